@@ -1,0 +1,8 @@
+"""syncrules: a rule language, compiler and preview engine for identity-synchronization rules.
+
+The public API is deliberately small; the command line (``syncrules.cli``) is built on it.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""The intermediate representation (see :mod:`syncrules.ir.nodes`)."""

@@ -1,0 +1,1 @@
+"""Run-time support shared by the expression evaluator and the engine."""

@@ -1,0 +1,108 @@
+"""Run-time value model of the expression language.
+
+Python values stand for the language's types so that built-ins stay plain Python functions:
+
+=========  ===========================================================
+type       Python representation
+=========  ===========================================================
+str        ``str``
+num        ``int`` (64-bit signed semantics are enforced by the built-ins)
+bool       ``bool``
+bin        ``bytes``
+dt         ``datetime.datetime`` (timezone-aware, UTC)
+ref        :class:`Ref` (a ``str`` subclass holding a DN or object id)
+mv*        ``list`` of the scalar values (never nested)
+NULL       ``None``
+=========  ===========================================================
+
+``AuthoritativeNull`` and ``IgnoreThisFlow`` are distinct singletons so the engine can tell the
+three "no value" outcomes apart (NULL falls through to lower precedence, AuthoritativeNull stops
+the fall-through and clears, IgnoreThisFlow acts as if the flow did not exist).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Final
+
+
+class Ref(str):
+    """A reference value: a DN in a connector space, or a metaverse object id."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Ref({str.__repr__(self)})"
+
+
+class _Special:
+    """Flow-control sentinels; compared by identity."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+AUTHORITATIVE_NULL: Final = _Special("AuthoritativeNull")
+IGNORE_THIS_FLOW: Final = _Special("IgnoreThisFlow")
+
+SPECIALS = (AUTHORITATIVE_NULL, IGNORE_THIS_FLOW)
+
+Value = Any  # str | int | bool | bytes | datetime | Ref | list | None | _Special
+
+UTC = _dt.timezone.utc
+
+
+def is_special(value: object) -> bool:
+    return value is AUTHORITATIVE_NULL or value is IGNORE_THIS_FLOW
+
+
+def type_name(value: object) -> str:
+    """The language type name of a run-time value (used in error messages)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "num"
+    if isinstance(value, Ref):
+        return "ref"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bytes, bytearray)):
+        return "bin"
+    if isinstance(value, _dt.datetime):
+        return "dt"
+    if isinstance(value, list):
+        inner = {type_name(v) for v in value}
+        return "mv" + (inner.pop() if len(inner) == 1 else "var")
+    if is_special(value):
+        return str(value)
+    return "var"
+
+
+class EvalError(Exception):
+    """A per-object evaluation error (Error(), conversion failures, out-of-range Item, ...).
+
+    ``code`` is a stable run-time diagnostic code; the engine attaches the object, rule and the
+    flow's source span before reporting it.
+    """
+
+    def __init__(self, message: str, code: str = "SR601") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class UserError(EvalError):
+    """Raised by the Error() built-in; carries the author's message verbatim."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="SR600")
