@@ -38,6 +38,8 @@ class Ident:
 class StringLit:
     value: str
     span: Span = _span()
+    # The literal as written, quotes included, so the formatter keeps the author's escaping.
+    raw: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

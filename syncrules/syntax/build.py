@@ -78,7 +78,7 @@ class AstBuilder:
         return ast.Ident(str(tok), self._tok_span(tok))
 
     def _string(self, tok: Token) -> ast.StringLit:
-        return ast.StringLit(unescape_string(str(tok)), self._tok_span(tok))
+        return ast.StringLit(unescape_string(str(tok)), self._tok_span(tok), str(tok))
 
     def _meta(self, meta: Any) -> Span:
         if getattr(meta, "empty", True):

@@ -1,0 +1,123 @@
+"""The ``syncrules`` command line.
+
+Exit codes are decided here, once: 0 clean, 1 problems found in the user's input, 2 usage or
+internal error. Heavy modules (Lark, the analyser) are imported inside commands so that
+``syncrules --help`` and ``--version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from syncrules import __version__
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class _Group(click.Group):
+    """A group that turns unexpected exceptions into a short message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except RecursionError:
+            click.echo("error[SR902]: input nested too deeply to process", err=True)
+            ctx.exit(EXIT_USAGE)
+        except Exception as exc:  # pragma: no cover - exercised through a fault-injection test
+            click.echo(f"error[SR902] internal-error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("This is a bug in syncrules; please report it with the input that caused it.", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="syncrules")
+def main() -> None:
+    """Write, check, format and preview identity-synchronization rules."""
+
+
+def _colour(option: str | None) -> bool:
+    if option == "always":
+        return True
+    if option == "never":
+        return False
+    return sys.stdout.isatty()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+def check(paths: tuple[str, ...], fmt: str, color: str) -> None:
+    """Check rule files or project directories and report every problem found."""
+    from syncrules.compiler import compile_paths
+    from syncrules.diagnostics.render import render_json, render_text
+
+    result = compile_paths(list(paths))
+    if fmt == "json":
+        click.echo(render_json(result.diagnostics), nl=False)
+    elif result.diagnostics:
+        click.echo(render_text(result.diagnostics, result.sources, _colour(color)), nl=False)
+    sys.exit(EXIT_FINDINGS if result.has_errors else EXIT_OK)
+
+
+@main.command(name="compile")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--emit", type=click.Choice(["ast", "ir", "python"]), default="ir", show_default=True)
+def compile_cmd(paths: tuple[str, ...], emit: str) -> None:
+    """Compile and print the AST or IR as JSON (or the generated Python for expressions)."""
+    import json
+
+    from syncrules.compiler import compile_paths
+    from syncrules.diagnostics.render import render_text
+
+    result = compile_paths(list(paths))
+    if result.has_errors or result.config is None:
+        click.echo(render_text(result.diagnostics, result.sources), err=True, nl=False)
+        sys.exit(EXIT_FINDINGS)
+    if emit == "ast":
+        from syncrules.ast_json import module_to_json
+
+        doc: Any = {"modules": [module_to_json(m) for m in result.modules]}
+    elif emit == "ir":
+        from syncrules.ir.nodes import to_json
+
+        cfg = result.config
+        doc = {
+            "version": 1,
+            "metaverse": to_json(cfg.metaverse),
+            "connectors": to_json(cfg.connectors),
+            "parameters": [{"name": n, "value": v} for n, v in cfg.parameters],
+            "rules": to_json(cfg.rules),
+        }
+    else:
+        from syncrules.evaluate.pygen import emit_python  # type: ignore[import-not-found]
+
+        click.echo(emit_python(result.config), nl=False)
+        sys.exit(EXIT_OK)
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if any file would be reformatted; write nothing.")
+@click.option("--diff", is_flag=True, help="Print a unified diff instead of writing.")
+def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
+    """Format .sync files canonically (comments are kept)."""
+    from syncrules.fmt.command import run_fmt
+
+    sys.exit(run_fmt(list(paths), check_only=check_only, diff=diff))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,5 @@
+"""The canonical formatter (``syncrules fmt``)."""
+
+from syncrules.fmt.printer import format_module
+
+__all__ = ["format_module"]

@@ -1,0 +1,1 @@
+"""Semantic analysis: name resolution, type checking and rule-model validation, producing IR."""

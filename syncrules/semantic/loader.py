@@ -1,0 +1,130 @@
+"""Find and parse the files of a configuration, following imports.
+
+A configuration is a set of root files (a directory contributes its ``*.sync`` files, sorted) plus
+everything they import. Each file is parsed once, in a deterministic order, so diagnostics and IR
+do not depend on the file system's listing order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncrules import ast
+from syncrules.diagnostics import DiagnosticSink
+from syncrules.resources import stdlib_dir
+from syncrules.source import SourceFile
+from syncrules.syntax.parser import parse_source, read_source
+
+MAX_FILES = 2000
+
+
+@dataclass
+class LoadedConfig:
+    modules: list[ast.Module] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def display_path(path: Path) -> str:
+    """A short, stable name for diagnostics: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def discover(paths: list[str | Path], sink: DiagnosticSink) -> list[Path]:
+    """Root files: the given files, and the ``*.sync`` files under given directories."""
+    roots: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.sync") if q.is_file())
+            if not found:
+                sink.error("SR001", f"no .sync files found under {raw}")
+            roots.extend(found)
+        elif p.exists():
+            roots.append(p)
+        else:
+            sink.error("SR001", f"cannot read {raw}: no such file or directory")
+    return roots
+
+
+def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
+    out = LoadedConfig()
+    seen: set[Path] = set()
+    roots = discover(paths, sink)
+
+    # Iterative depth-first walk so import chains cannot exhaust the stack.
+    stack: list[Path] = list(reversed(roots))
+    while stack:
+        path = stack.pop().resolve()
+        if path in seen:
+            continue
+        if len(seen) >= MAX_FILES:
+            sink.error("SR001", f"more than {MAX_FILES} files in one configuration")
+            break
+        seen.add(path)
+        shown = display_path(path)
+        source = read_source(path, sink, shown)
+        if source is None:
+            continue
+        out.sources[shown] = source
+        out.files.append(path)
+        module = parse_source(source, sink)
+        if module is None:
+            continue
+        out.modules.append(module)
+        imports = [i for i in module.items if isinstance(i, ast.Import)]
+        for imp in reversed(imports):
+            target = resolve_import(path, imp)
+            if target is None or not target.is_file():
+                where = "the standard library" if imp.std else str(path.parent)
+                sink.error(
+                    "SR112",
+                    f"cannot find {'standard module' if imp.std else 'file'} {imp.path.value!r} (looked in {where})",
+                    imp.path.span,
+                    help=_import_help(imp),
+                )
+                continue
+            stack.append(target)
+    return out
+
+
+def resolve_import(importer: Path, imp: ast.Import) -> Path | None:
+    name = imp.path.value
+    if imp.std:
+        base = stdlib_dir()
+        candidate = (base / name).with_suffix(".sync") if not name.endswith(".sync") else base / name
+        try:
+            candidate.resolve().relative_to(base.resolve())
+        except ValueError:
+            return None  # no escaping the standard library with ../
+        return candidate
+    return (importer.parent / name).resolve()
+
+
+def _import_help(imp: ast.Import) -> str:
+    if imp.std:
+        try:
+            names = sorted(
+                str(p.relative_to(stdlib_dir()).with_suffix("")) for p in stdlib_dir().rglob("*.sync")
+            )
+        except FileNotFoundError:  # pragma: no cover
+            names = []
+        return "standard modules: " + (", ".join(names) if names else "(none installed)")
+    return "paths are relative to the importing file"
+
+
+def load_text(text: str, path: str, sink: DiagnosticSink) -> LoadedConfig:
+    """Load a configuration from text (tests, the formatter); imports are not followed."""
+    out = LoadedConfig()
+    source = SourceFile(path, text)
+    out.sources[path] = source
+    module = parse_source(source, sink)
+    if module is not None:
+        out.modules.append(module)
+    return out
