@@ -54,7 +54,7 @@ def _colour(option: str | None) -> bool:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 def check(paths: tuple[str, ...], fmt: str, color: str) -> None:
@@ -71,7 +71,7 @@ def check(paths: tuple[str, ...], fmt: str, color: str) -> None:
 
 
 @main.command(name="compile")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--emit", type=click.Choice(["ast", "ir", "python"]), default="ir", show_default=True)
 def compile_cmd(paths: tuple[str, ...], emit: str) -> None:
     """Compile and print the AST or IR as JSON (or the generated Python for expressions)."""
@@ -109,7 +109,7 @@ def compile_cmd(paths: tuple[str, ...], emit: str) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if any file would be reformatted; write nothing.")
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of writing.")
 def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
@@ -117,6 +117,31 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
     from syncrules.fmt.command import run_fmt
 
     sys.exit(run_fmt(list(paths), check_only=check_only, diff=diff))
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import configurations from other tools into .sync files."""
+
+
+@import_group.command(name="aadconnect")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write the project to.")
+@click.option("--connectors", default=None, help="Name connectors found by GUID: GUID=NAME,GUID=NAME.")
+@click.option("--schema", default=None, type=click.Path(exists=True), help="An export folder to take the schema from.")
+def import_aadconnect(sources: tuple[str, ...], out_dir: str, connectors: str | None, schema: str | None) -> None:
+    """Import an Azure AD Connect / Entra Connect configuration (Get-ADSyncServerConfiguration export)."""
+    from syncrules.interop.aadconnect.cli import run_import
+
+    mapping: dict[str, str] | None = None
+    if connectors:
+        mapping = {}
+        for pair in connectors.split(","):
+            if "=" not in pair:
+                raise click.BadParameter(f"expected GUID=NAME, got {pair!r}", param_hint="--connectors")
+            guid, name = pair.split("=", 1)
+            mapping[guid.strip()] = name.strip()
+    sys.exit(run_import(list(sources), out_dir, mapping, schema))
 
 
 if __name__ == "__main__":  # pragma: no cover

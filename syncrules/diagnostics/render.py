@@ -22,11 +22,12 @@ def _style(text: str, colour: str | None, bold: bool = False, enabled: bool = Fa
     return click.style(text, fg=colour, bold=bold)
 
 
-def _frame(span: Span, sources: Mapping[str, SourceFile], marker: str, note: str, colour: bool, fg: str) -> list[str]:
+def _frame(
+    span: Span, sources: Mapping[str, SourceFile], marker: str, note: str, colour: bool, fg: str, width: int
+) -> list[str]:
     src = sources.get(span.file)
     if src is None or span.line < 1:
         return []
-    width = len(str(span.end_line))
     pad = " " * width
     lines = [f"{pad} |"]
     last = min(span.end_line, span.line + 4)
@@ -54,18 +55,19 @@ def render_text(diags: list[Diagnostic], sources: Mapping[str, SourceFile], colo
         head = _style(f"{sev}[{d.code}]", fg, True, colour) + _style(f"{name}: {d.message}", None, True, colour)
         out.append(head)
         if d.span is not None:
-            width = len(str(d.span.end_line))
+            width = max(len(str(s.end_line)) for s in (d.span, *(lb.span for lb in d.labels)))
             out.append(f"{' ' * width}--> {d.span.file}:{d.span.line}:{d.span.column}")
-            out.extend(_frame(d.span, sources, "^", "", colour, fg))
+            out.extend(_frame(d.span, sources, "^", "", colour, fg, width))
             for label in d.labels:
                 out.append(f"{' ' * width}::: {label.span.file}:{label.span.line}:{label.span.column}")
-                out.extend(_frame(label.span, sources, "-", label.message, colour, "blue"))
+                out.extend(_frame(label.span, sources, "-", label.message, colour, "blue", width))
             if d.help or d.note:
                 out.append(f"{' ' * width} |")
+        gutter = " " * (max(len(str(s.end_line)) for s in (d.span, *(lb.span for lb in d.labels))) if d.span else 0)
         if d.note:
-            out.append(f"{' ' * (len(str(d.span.end_line)) if d.span else 0)} = note: {d.note}")
+            out.append(f"{gutter} = note: {d.note}")
         if d.help:
-            out.append(f"{' ' * (len(str(d.span.end_line)) if d.span else 0)} = help: {d.help}")
+            out.append(f"{gutter} = help: {d.help}")
         out.append("")
     out.append(summary_line(diags))
     return "\n".join(out) + "\n"

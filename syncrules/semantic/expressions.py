@@ -309,7 +309,7 @@ class _Checker:
             return self._switch_call(e, decl)
         if decl.name in ("ImportedValue", "ValueCount"):
             return self._context_call(e, decl)
-        args = [self.lower(a) for a in e.args]
+        args = [self._argument(a, decl) for a in e.args]
         overload_index = self._pick_overload(e, decl, args)
         if overload_index is None:
             return ir.CallFn(decl.name, tuple(args), "var", 0, e.span)
@@ -317,6 +317,12 @@ class _Checker:
         args = self._lower_enums(e, decl, overload, args)
         typ = self._result_type(decl, overload, args)
         return ir.CallFn(decl.name, tuple(args), typ, overload_index, e.span)
+
+    def _argument(self, a: ast.Expr, decl: FunctionDecl) -> ir.Expr:
+        """Lower an argument; a bare name may be an enumeration value, decided by overload matching."""
+        if decl.enums and isinstance(a, ast.NameRef) and a.name not in CONSTANTS:
+            return ir.EnumValue(a.name, "enum", a.span)
+        return self.lower(a)
 
     def _pick_overload(self, e: ast.Call, decl: FunctionDecl, args: list[ir.Expr]) -> int | None:
         by_arity = [i for i, o in enumerate(decl.overloads) if len(o.params) == len(args)]

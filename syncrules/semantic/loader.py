@@ -54,32 +54,30 @@ def discover(paths: list[str | Path], sink: DiagnosticSink) -> list[Path]:
 
 
 def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
+    """Parse the roots and everything they import; modules come out dependencies-first."""
     out = LoadedConfig()
-    seen: set[Path] = set()
-    roots = discover(paths, sink)
+    parsed: dict[Path, ast.Module | None] = {}
+    imports_of: dict[Path, list[Path]] = {}
+    roots = [p.resolve() for p in discover(paths, sink)]
 
-    # Iterative depth-first walk so import chains cannot exhaust the stack.
-    stack: list[Path] = list(reversed(roots))
-    while stack:
-        path = stack.pop().resolve()
-        if path in seen:
+    # Pass 1: parse every reachable file once (iterative, so long import chains are fine).
+    pending = list(reversed(roots))
+    while pending:
+        path = pending.pop()
+        if path in parsed:
             continue
-        if len(seen) >= MAX_FILES:
+        if len(parsed) >= MAX_FILES:
             sink.error("SR001", f"more than {MAX_FILES} files in one configuration")
             break
-        seen.add(path)
         shown = display_path(path)
         source = read_source(path, sink, shown)
-        if source is None:
-            continue
-        out.sources[shown] = source
-        out.files.append(path)
-        module = parse_source(source, sink)
-        if module is None:
-            continue
-        out.modules.append(module)
-        imports = [i for i in module.items if isinstance(i, ast.Import)]
-        for imp in reversed(imports):
+        module = None
+        if source is not None:
+            out.sources[shown] = source
+            module = parse_source(source, sink)
+        parsed[path] = module
+        targets: list[Path] = []
+        for imp in (i for i in (module.items if module else ()) if isinstance(i, ast.Import)):
             target = resolve_import(path, imp)
             if target is None or not target.is_file():
                 where = "the standard library" if imp.std else str(path.parent)
@@ -90,7 +88,34 @@ def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
                     help=_import_help(imp),
                 )
                 continue
-            stack.append(target)
+            targets.append(target.resolve())
+        imports_of[path] = targets
+        pending.extend(reversed(targets))
+
+    # Pass 2: order dependencies before the files that import them (iterative post-order).
+    placed: set[Path] = set()
+    for root in roots:
+        stack: list[tuple[Path, int]] = [(root, 0)]
+        on_stack: set[Path] = {root}
+        while stack:
+            path, index = stack.pop()
+            if path in placed:
+                on_stack.discard(path)
+                continue
+            deps = imports_of.get(path, [])
+            if index < len(deps):
+                stack.append((path, index + 1))
+                dep = deps[index]
+                if dep not in placed and dep not in on_stack:
+                    on_stack.add(dep)
+                    stack.append((dep, 0))
+                continue
+            placed.add(path)
+            on_stack.discard(path)
+            out.files.append(path)
+            module = parsed.get(path)
+            if module is not None:
+                out.modules.append(module)
     return out
 
 

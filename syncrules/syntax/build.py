@@ -399,7 +399,9 @@ class AstBuilder:
 
 
 def _is_direct_name(e: ast.Expr) -> bool:
-    return isinstance(e, ast.NameRef) and e.name not in RESERVED_CONSTANTS
+    """A bare name is a direct-flow source unless it spells a constant (in any letter case, so that
+    `true` is reported as a miscased constant rather than read as an attribute named "true")."""
+    return isinstance(e, ast.NameRef) and e.name.lower() not in RESERVED_CONSTANTS
 
 
-RESERVED_CONSTANTS = frozenset({"True", "False", "NULL", "CRLF", "AuthoritativeNull", "IgnoreThisFlow"})
+RESERVED_CONSTANTS = frozenset({"true", "false", "null", "crlf", "authoritativenull", "ignorethisflow"})

@@ -174,6 +174,14 @@ def convert_error(exc: Exception, source: SourceFile, parser: Any) -> Diagnostic
             return Diagnostic("SR003", Severity.ERROR, f"expected {expected}, found `{word}`", span, help=_context_help(text, pos))
         if ch in "{}()[],=<>&|+-*/%$":
             return Diagnostic("SR003", Severity.ERROR, f"expected {expected}, found `{ch}`", span, help=_context_help(text, pos))
+        if ch == "." and pos > 0 and text[pos - 1].isdigit():
+            return Diagnostic(
+                "SR008",
+                Severity.ERROR,
+                "numbers are whole numbers; decimal fractions are not supported",
+                span,
+                help="numeric attributes hold integers (64-bit)",
+            )
         printable = ch if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
         return Diagnostic("SR007", Severity.ERROR, f"`{printable}` is not allowed here", span, help=f"expected {expected}")
     if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
@@ -203,7 +211,18 @@ def convert_error(exc: Exception, source: SourceFile, parser: Any) -> Diagnostic
         span = source.span(tok.start_pos or 0, tok.end_pos or (tok.start_pos or 0) + len(str(tok)))
         found = _describe_token(tok)
         closer = "RBRACE" in expected_names or "RPAR" in expected_names
-        if opened and closer:
+        and_names = {n for n in expected_names if _describe_terminal(n, parser) == "`and`"}
+        if and_names and tok.type in ("NAME", "ATTR_REF"):
+            return Diagnostic(
+                "SR003",
+                Severity.ERROR,
+                f"expected `and` before the next clause, found {found}",
+                span,
+                help="clauses inside a group are joined with `and`; groups are joined with `or`",
+            )
+        # A keyword where a closing bracket was possible usually means the bracket was forgotten.
+        keyword_found = tok.type not in ("NAME", "STRING", "NUMBER", "HEX_NUMBER", "ATTR_REF", "PARAM_REF", "VARIABLE")
+        if opened and closer and (keyword_found or "NAME" in expected_names or not (expected_names - {"RBRACE", "RPAR"})):
             inner = opened[-1]
             want = "}" if inner.char == "{" else ")"
             line, col = source.position(inner.offset)
@@ -216,7 +235,7 @@ def convert_error(exc: Exception, source: SourceFile, parser: Any) -> Diagnostic
                 span,
                 help=_context_help(text, tok.start_pos or 0),
             )
-        if tok.type == "CMP_OP" and str(tok) == "=" and "=" in (text[(tok.end_pos or 0) : (tok.end_pos or 0) + 1], text[(tok.start_pos or 1) - 1 : (tok.start_pos or 1)]):
+        if str(tok) == "=" and "=" in (text[(tok.end_pos or 0) : (tok.end_pos or 0) + 1], text[(tok.start_pos or 1) - 1 : (tok.start_pos or 1)]):
             return Diagnostic("SR003", Severity.ERROR, "`==` is not an operator", span, help="compare with a single `=`")
         if tok.type == "NAME" and "NAME" not in expected_names and "STRING" in expected_names:
             return Diagnostic(
