@@ -11,17 +11,67 @@ import bisect
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
 class Span:
-    """A half-open region ``[start, end)`` of one source file (1-based lines and columns)."""
+    """A half-open region ``[start, end)`` of one source file (1-based lines and columns).
 
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start: int = 0
-    end: int = 0
+    Line and column numbers are computed on first use from the file's line index: the parser
+    creates a span for every node, but only the few that end up in a diagnostic are ever shown.
+    """
+
+    __slots__ = ("file", "start", "end", "_src", "_pos")
+
+    def __init__(
+        self,
+        file: str,
+        line: int = 0,
+        column: int = 0,
+        end_line: int = 0,
+        end_column: int = 0,
+        start: int = 0,
+        end: int = 0,
+        src: SourceFile | None = None,
+    ) -> None:
+        self.file = file
+        self.start = start
+        self.end = end
+        self._src = src
+        self._pos: tuple[int, int, int, int] | None = None if src is not None else (line, column, end_line, end_column)
+
+    def _positions(self) -> tuple[int, int, int, int]:
+        if self._pos is None:
+            assert self._src is not None
+            line, col = self._src.position(self.start)
+            end_line, end_col = self._src.position(self.end)
+            self._pos = (line, col, end_line, end_col)
+        return self._pos
+
+    @property
+    def line(self) -> int:
+        return self._positions()[0]
+
+    @property
+    def column(self) -> int:
+        return self._positions()[1]
+
+    @property
+    def end_line(self) -> int:
+        return self._positions()[2]
+
+    @property
+    def end_column(self) -> int:
+        return self._positions()[3]
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.file, self.start, self.end, *self._positions())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Span) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Span({self.file}:{self.line}:{self.column}-{self.end_line}:{self.end_column})"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -34,9 +84,11 @@ class Span:
 
     def cover(self, other: Span) -> Span:
         """The smallest span holding both ``self`` and ``other`` (same file assumed)."""
-        first, last = (self, other) if self.start <= other.start else (other, self)
-        end = self if self.end >= other.end else other
-        return Span(self.file, first.line, first.column, end.end_line, end.end_column, first.start, end.end)
+        first = self if self.start <= other.start else other
+        last = self if self.end >= other.end else other
+        if self._src is not None:
+            return Span(self.file, start=first.start, end=last.end, src=self._src)
+        return Span(self.file, first.line, first.column, last.end_line, last.end_column, first.start, last.end)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -66,9 +118,7 @@ class SourceFile:
         return line + 1, offset - self._line_starts[line] + 1
 
     def span(self, start: int, end: int) -> Span:
-        line, col = self.position(start)
-        end_line, end_col = self.position(end)
-        return Span(self.path, line, col, end_line, end_col, start, end)
+        return Span(self.path, start=start, end=end, src=self)
 
     def line_text(self, line: int) -> str:
         """The text of a 1-based line without its newline."""

@@ -59,7 +59,10 @@ class Analysis:
 
 def analyze(modules: list[ast.Module], sink: DiagnosticSink) -> ir.Config:
     """Check all modules together and lower them; diagnostics go to ``sink``."""
-    return _Analyzer(modules, sink).run()
+    from syncrules.syntax.parser import no_gc
+
+    with no_gc():
+        return _Analyzer(modules, sink).run()
 
 
 class _Analyzer:

@@ -62,12 +62,7 @@ _EXTRA_ACCEPTS: dict[tuple[str, int], set[str]] = {
 
 # Functions that return the kind of sequence they were given (text in, text out; bytes in, bytes out).
 _SLICERS = {"Mid", "Left", "Right"}
-for _name in (
-    "CertExtensionOids CertFormat CertFriendlyName CertHashString CertIssuer CertIssuerDN CertIssuerOid "
-    "CertKeyAlgorithm CertKeyAlgorithmParams CertNameInfo CertNotAfter CertNotBefore CertPublicKeyOid "
-    "CertPublicKeyParametersOid CertSerialNumber CertSignatureAlgorithmOid CertSubject CertSubjectNameDN "
-    "CertSubjectNameOid CertThumbprint CertVersion IsCert"
-).split():
+for _name in ["CertExtensionOids", "CertFormat", "CertFriendlyName", "CertHashString", "CertIssuer", "CertIssuerDN", "CertIssuerOid", "CertKeyAlgorithm", "CertKeyAlgorithmParams", "CertNameInfo", "CertNotAfter", "CertNotBefore", "CertPublicKeyOid", "CertPublicKeyParametersOid", "CertSerialNumber", "CertSignatureAlgorithmOid", "CertSubject", "CertSubjectNameDN", "CertSubjectNameOid", "CertThumbprint", "CertVersion", "IsCert"]:
     # Certificates arrive as DER bytes or as Base64 text.
     _EXTRA_ACCEPTS[(_name, 0)] = {"str"}
 

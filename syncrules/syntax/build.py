@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, Tree
+from lark import Token
 
 from syncrules import ast
 from syncrules.diagnostics import DiagnosticSink
@@ -44,19 +44,93 @@ def parse_number(text: str) -> int:
     return int(text)
 
 
+# Tokens kept in the parse only so spans can reach them; builders never see them.
+_PUNCTUATION = frozenset(
+    {
+        "LBRACE", "RBRACE", "LPAR", "RPAR", "IMPORT", "METAVERSE", "OBJECT", "CONNECTOR", "KIND", "ANCHOR",
+        "PARAMETER", "PARTITION", "INCLUDE", "EXCLUDE", "RULE", "LINK", "ID", "TAG", "DESCRIPTION",
+        "SOFT_DELETE_EXPIRY", "SCOPE", "JOIN", "FLOW", "PRECEDENCE",
+    }
+)  # fmt: skip
+
+
+class _Meta:
+    """The extent of the tokens a grammar rule matched (what Lark's ``meta`` would give)."""
+
+    __slots__ = ("start_pos", "end_pos", "empty")
+
+    def __init__(self, start: int | None, end: int | None) -> None:
+        self.empty = start is None
+        self.start_pos = start or 0
+        self.end_pos = end or 0
+
+
+def _first_pos(x: Any) -> int | None:
+    if isinstance(x, Token):
+        return x.start_pos
+    span = getattr(x, "span", None)
+    if span is not None:
+        return span.start  # type: ignore[no-any-return]
+    if isinstance(x, tuple):
+        for y in x:
+            pos = _first_pos(y)
+            if pos is not None:
+                return pos
+    return None
+
+
+def _last_pos(x: Any) -> int | None:
+    if isinstance(x, Token):
+        return x.end_pos
+    span = getattr(x, "span", None)
+    if span is not None:
+        return span.end  # type: ignore[no-any-return]
+    if isinstance(x, tuple):
+        for y in reversed(x):
+            pos = _last_pos(y)
+            if pos is not None:
+                return pos
+    return None
+
+
+class ParserCallbacks:
+    """Lark's in-parser transformer: builds AST nodes as rules are reduced (no parse tree).
+
+    Lark hands each callback only the rule's children, so the span is computed here from the
+    first and last positioned child, and bracket tokens are dropped after they have given it.
+    """
+
+    def __init__(self, builder: AstBuilder) -> None:
+        for name in dir(builder):
+            if not name.startswith("_") and name not in ("source", "sink"):
+                setattr(self, name, self._wrap(getattr(builder, name)))
+
+    @staticmethod
+    def _wrap(method: Any) -> Any:
+        def callback(children: list[Any]) -> Any:
+            start = end = None
+            for c in children:
+                start = _first_pos(c)
+                if start is not None:
+                    break
+            for c in reversed(children):
+                end = _last_pos(c)
+                if end is not None:
+                    break
+            kept = [c for c in children if not (isinstance(c, Token) and c.type in _PUNCTUATION)]
+            return method(_Meta(start, end), kept)
+
+        return callback
+
+
 class AstBuilder:
-    """Bottom-up, iterative tree rewrite: one method per grammar rule, called as ``(meta, children)``."""
+    """One method per grammar rule, called as ``(meta, children)`` while the parser reduces."""
 
-    def __init__(self, source: SourceFile, sink: DiagnosticSink) -> None:
-        self.source = source
-        self.sink = sink
-
-    def transform(self, tree: Tree) -> Any:
-        results: dict[int, Any] = {}
-        for sub in tree.iter_subtrees():  # children always come before their parents
-            children = [results.pop(id(c)) if isinstance(c, Tree) else c for c in sub.children]
-            results[id(sub)] = getattr(self, str(sub.data))(sub.meta, children)
-        return results[id(tree)]
+    def __init__(self, source: SourceFile | None = None, sink: DiagnosticSink | None = None) -> None:
+        # The parser holds one builder and calls it while parsing (no intermediate tree);
+        # ``source`` and ``sink`` are swapped in for each parse.
+        self.source: SourceFile = source  # type: ignore[assignment]
+        self.sink: DiagnosticSink = sink  # type: ignore[assignment]
 
     # -- helpers --------------------------------------------------------------------
     def _tok_span(self, tok: Token) -> Span:
@@ -80,8 +154,8 @@ class AstBuilder:
     def _string(self, tok: Token) -> ast.StringLit:
         return ast.StringLit(unescape_string(str(tok)), self._tok_span(tok), str(tok))
 
-    def _meta(self, meta: Any) -> Span:
-        if getattr(meta, "empty", True):
+    def _meta(self, meta: _Meta) -> Span:
+        if meta.empty:
             return self.source.span(0, 0)
         return self.source.span(meta.start_pos, meta.end_pos)
 
@@ -210,11 +284,7 @@ class AstBuilder:
         value = next((i for i in items if isinstance(i, ast.NumberLit)), None)
         before = next((i[1] for i in items if isinstance(i, tuple) and i[0] == "before"), None)
         after = next((i[1] for i in items if isinstance(i, tuple) and i[0] == "after"), None)
-        parts = [p for p in (value, before, after) if p is not None]
-        if not parts:
-            # `precedence` alone: the grammar allows it so the message can be specific.
-            return ast.Precedence(None, None, None, self.source.span(0, 0))
-        return ast.Precedence(value, before, after, self._span_of(parts))
+        return ast.Precedence(value, before, after, self._meta(meta))
 
     def link_stmt(self, meta: Any, items: list[Any]) -> ast.Setting:
         return ast.Setting("link", self._ident(items[0]), self._meta(meta))
@@ -320,7 +390,6 @@ class AstBuilder:
         flows: list[ast.Flow] = []
         seen: dict[str, Span] = {}
         span = self._meta(meta)
-        header = self._span_of([items[0]])
 
         def once(key: str, where: Span) -> bool:
             if key in seen:
@@ -339,7 +408,7 @@ class AstBuilder:
                 if once("direction", it.span):
                     direction = it
             elif isinstance(it, ast.Precedence):
-                if once("precedence", it.span if it.value or it.before or it.after else header):
+                if once("precedence", it.span):
                     precedence = it
             elif isinstance(it, ast.Setting):
                 if once(it.key, it.span):
@@ -389,13 +458,36 @@ class AstBuilder:
     def paren(self, meta: Any, items: list[Any]) -> ast.Paren:
         return ast.Paren(items[0], self._meta(meta))
 
-    def binary(self, meta: Any, items: list[Any]) -> ast.Binary:
-        left, op, right = items
-        return ast.Binary(str(op), left, right, self.source.span(left.span.start, right.span.end))
+    def op_chain(self, meta: Any, items: list[Any]) -> ast.Expr:
+        """Group ``a op b op c ...`` by precedence (left-associative), shunting-yard style."""
+        if len(items) == 1:
+            return items[0]  # type: ignore[no-any-return]
+        operands: list[ast.Expr] = [items[0]]
+        operators: list[str] = []
+
+        def reduce() -> None:
+            right = operands.pop()
+            left = operands.pop()
+            op = operators.pop()
+            operands.append(ast.Binary(op, left, right, self.source.span(left.span.start, right.span.end)))
+
+        for i in range(1, len(items), 2):
+            op = str(items[i])
+            while operators and PRECEDENCE[operators[-1]] >= PRECEDENCE[op]:
+                reduce()
+            operators.append(op)
+            operands.append(items[i + 1])
+        while operators:
+            reduce()
+        return operands[0]
 
     def unary(self, meta: Any, items: list[Any]) -> ast.Unary:
         op, operand = items
         return ast.Unary(str(op), operand, self.source.span(op.start_pos, operand.span.end))
+
+
+# Binding strength of binary operators (VBA order; comparisons bind tighter than && and ||).
+PRECEDENCE = {"||": 1, "&&": 2, "=": 3, "<>": 3, "<": 3, ">": 3, "<=": 3, ">=": 3, "&": 4, "+": 5, "-": 5, "*": 6, "/": 6}
 
 
 def _is_direct_name(e: ast.Expr) -> bool:

@@ -24,13 +24,13 @@ _TERMINAL_WORDS = {
     "VARIABLE": "a `$variable`",
     "ATTR_TYPE": "an attribute type (string, number, boolean, binary, reference or datetime)",
     "MERGE_TYPE": "a merge type (update, replace, merge or merge-case-insensitive)",
-    "CMP_OP": "a comparison operator",
-    "MUL_OP": "`*` or `/`",
+    "BINOP": "an operator",
+    "MINUS": "`-`",
     "$END": "the end of the file",
     "STAR": "`*`",
 }
 
-_OPERATORS = {"OR", "AND", "CMP_OP", "AMP", "PLUS", "MINUS", "MUL_OP"}
+_OPERATORS = {"BINOP"}
 _RULE_ITEMS = {
     "INBOUND", "OUTBOUND", "LINK", "PRECEDENCE", "ID", "TAG", "DESCRIPTION", "DISABLED",
     "PASSWORD_SYNC", "SOFT_DELETE_EXPIRY", "SCOPE", "JOIN", "FLOW",
@@ -51,7 +51,7 @@ def _describe_terminal(name: str, parser: Any) -> str:
 def _describe_expected(expected: set[str], parser: Any) -> str:
     names = set(expected)
     parts: list[str] = []
-    if names & _OPERATORS and len(names & _OPERATORS) >= 3:
+    if names & _OPERATORS:
         names -= _OPERATORS
         parts.append("an operator")
     if len(names & _RULE_ITEMS) >= 3:

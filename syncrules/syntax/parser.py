@@ -7,6 +7,9 @@ Every failure mode of reading and parsing ends in a diagnostic; nothing here rai
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +37,41 @@ class _CommentCollector:
 _COMMENTS = _CommentCollector()
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large trees.
+
+    Parsing allocates hundreds of thousands of small objects and no cycles; left on, the collector
+    re-scans the growing heap again and again and makes parsing superlinear in file size.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _parser() -> Any:
     global _PARSER
     if _PARSER is None:
         from lark import Lark
 
         from syncrules.resources import grammar_text
+        from syncrules.syntax.build import AstBuilder, ParserCallbacks
 
+        _BUILDER = AstBuilder()
         _PARSER = Lark(
             grammar_text(),
             parser="lalr",
             lexer="contextual",
-            propagate_positions=True,
             start=["start", "expr_only"],
             cache=True,
             lexer_callbacks={"COMMENT": _COMMENTS},
+            transformer=ParserCallbacks(_BUILDER),
         )
+        _PARSER._syncrules_builder = _BUILDER
     return _PARSER
 
 
@@ -122,6 +144,7 @@ def parse_expression(text: str, sink: DiagnosticSink, path: str = "<expression>"
 
 
 def _run(source: SourceFile, start: str, sink: DiagnosticSink) -> Any:
+    """Parse and build the AST in one pass; None (with a diagnostic) on a syntax error."""
     from lark.exceptions import LarkError
 
     from syncrules.syntax.errors import convert_error, excessive_nesting
@@ -131,18 +154,23 @@ def _run(source: SourceFile, start: str, sink: DiagnosticSink) -> Any:
         sink.emit(deep)
         return None
     parser = _parser()
+    builder = parser._syncrules_builder
+    builder.source, builder.sink = source, sink
     _COMMENTS.tokens = []
     try:
-        return parser.parse(source.text, start=start)
+        with no_gc():
+            return parser.parse(source.text, start=start)
     except LarkError as exc:
+        from lark.exceptions import VisitError
+
+        if isinstance(exc, VisitError):
+            raise exc.orig_exc from exc
         sink.emit(convert_error(exc, source, parser))
         return None
 
 
-def _build(source: SourceFile, tree: Any, sink: DiagnosticSink) -> Any:
-    from syncrules.syntax.build import AstBuilder
-
-    result = AstBuilder(source, sink).transform(tree)
+def _build(source: SourceFile, result: Any, sink: DiagnosticSink) -> Any:
+    """Post-parse limits on the AST the parser built."""
     exprs: list[ast.Expr] = []
     if isinstance(result, list):
         for item in result:
