@@ -86,6 +86,7 @@ _ALL = [
     _c("SR310", "join-no-flow-inbound", "JoinNoFlow is only meaningful on an outbound rule."),
     _c("SR311", "invalid-guid", "An identifier that is not a GUID."),
     _c("SR312", "precedence-cycle", "Relative precedences (before/after) that form a cycle."),
+    _c("SR313", "missing-anchor", "A connector that declares no anchor attribute.", Severity.WARNING),
     # --- tool level
     _c("SR901", "usage", "The command line was not understood."),
     _c("SR902", "internal-error", "A bug in syncrules; please report it."),

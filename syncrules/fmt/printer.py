@@ -131,6 +131,8 @@ class _Notes:
     leading: dict[int, list[ast.Comment]] = field(default_factory=dict)
     trailing: dict[int, ast.Comment] = field(default_factory=dict)
     dangling: dict[int, list[ast.Comment]] = field(default_factory=dict)
+    # ids of statements and comments that had a blank line before them in the source (kept, at most one)
+    blank_before: set[int] = field(default_factory=set)
 
 
 class _Attacher:
@@ -151,9 +153,11 @@ class _Attacher:
         """Attach comments in ``[start, end)`` to ``children`` (source order), recursing into sub-blocks."""
         ordered = sorted(children, key=lambda c: _start(c))
         cursor = start
+        prev_line: int | None = None  # last source line used by the previous statement
         for i, child in enumerate(ordered):
             c_start, c_end = _start(child), _end(child)
             lead = self._between(cursor, c_start)
+            self._note_blanks(child, lead, prev_line)
             if id(child) in blocks:
                 sub_children, s, e = blocks[id(child)]
                 self.block(child, sub_children, s, e, blocks)
@@ -171,9 +175,20 @@ class _Attacher:
                     self.notes.trailing[id(child)] = c
                     break
             cursor = max(cursor, c_end)
+            prev_line = child.span.end_line
         rest = self._between(cursor, end)
         if rest:
             self.notes.dangling.setdefault(id(owner), []).extend(rest)
+
+    def _note_blanks(self, child: Any, lead: list[ast.Comment], prev_line: int | None) -> None:
+        """Remember blank source lines before a statement and between its leading comments."""
+        previous = prev_line
+        for c in lead:
+            if previous is not None and c.span.line > previous + 1:
+                self.notes.blank_before.add(id(c))
+            previous = c.span.end_line
+        if previous is not None and child.span.line > previous + 1 and child.span.line > 0:
+            self.notes.blank_before.add(id(child))
 
     def leftovers(self) -> list[ast.Comment]:
         return [c for c in self.comments if id(c) not in self.used]
@@ -244,9 +259,18 @@ class Printer:
             blocks[id(item)] = (children, item.span.start, item.span.end)
 
     # -- emit helpers ----------------------------------------------------------
+    def _blank(self) -> None:
+        """One blank line, never doubled and never right after a block opens."""
+        if self.out and self.out[-1] != "" and not self.out[-1].endswith("{"):
+            self.out.append("")
+
     def _lead(self, node: Any, indent: str) -> None:
         for c in self.notes.leading.get(id(node), []):
+            if id(c) in self.notes.blank_before:
+                self._blank()
             self.out.append(indent + c.text.rstrip())
+        if id(node) in self.notes.blank_before:
+            self._blank()
 
     def _line(self, node: Any, indent: str, text: str) -> None:
         """Emit ``text`` (possibly multi-line) for ``node`` with its comments."""
@@ -395,6 +419,8 @@ class Printer:
     def _groups(self, keyword: str, groups: tuple[Any, ...], indent: str, clause: Any) -> None:
         """Print ``keyword { ... } or { ... }``; a group with one clause and no comments stays inline
         unless the line would grow past the width limit."""
+        # Comments above the first group describe the whole statement: they stay above the keyword.
+        self._lead(groups[0], indent)
         merged = self._group_lines(keyword, groups, clause, force_block=False)
         if any(len(indent) + len(ln) > WIDTH for ln in merged):
             merged = self._group_lines(keyword, groups, clause, force_block=True)
@@ -402,9 +428,9 @@ class Printer:
 
     def _group_lines(self, keyword: str, groups: tuple[Any, ...], clause: Any, force_block: bool) -> list[str]:
         merged: list[str] = []
-        for g in groups:
-            # Comments around a group move inside it, which keeps them stable across re-formatting.
-            lead = self.notes.leading.get(id(g), [])
+        for index, g in enumerate(groups):
+            # Comments around a later group move inside it, which keeps them stable across re-formatting.
+            lead = self.notes.leading.get(id(g), []) if index else []
             tail = ([self.notes.trailing[id(g)]] if id(g) in self.notes.trailing else []) + self.notes.dangling.get(id(g), [])
             commented = lead or tail or any(id(c) in self.notes.leading or id(c) in self.notes.trailing for c in g.clauses)
             if len(g.clauses) <= 1 and not commented and not force_block:
@@ -441,19 +467,21 @@ class Printer:
 
     def _flow(self, f: ast.Flow, indent: str) -> None:
         head = f"flow {f.target.text} <- "
+        mods = []
+        if f.once:
+            mods.append("once")
+        if f.merge is not None:
+            mods.append(f.merge.text)
+        suffix = "" if not mods else " " + " ".join(mods)
         if f.kind == "constant" and f.constant is not None:
             body = f"const {string_literal(f.constant)}"
         elif f.kind == "direct":
             body = ", ".join(s.text for s in f.sources)
         else:
             assert f.expr is not None
-            body = expr_text(f.expr, len(indent) + len(head), len(indent), 0)
-        mods = []
-        if f.once:
-            mods.append("once")
-        if f.merge is not None:
-            mods.append(f.merge.text)
-        text = head + body + ("" if not mods else " " + " ".join(mods))
+            # The modifiers follow the expression, so they count against the first line's width.
+            body = expr_text(f.expr, len(indent) + len(head) + len(suffix), len(indent), 0)
+        text = head + body + suffix
         self._line(f, indent, text)
 
 

@@ -163,6 +163,13 @@ class _Analyzer:
                 decl.kind.span,
                 help=f"did you mean `{fix}`?" if fix else f"use one of {', '.join(CONNECTOR_KINDS)}",
             )
+        if not decl.anchor:
+            self.sink.warning(
+                "SR313",
+                f"connector {name!r} declares no anchor",
+                decl.name.span,
+                help="imports match objects by anchor first; add e.g. `anchor objectGUID`",
+            )
         if decl.id is not None and not _GUID.match(decl.id.value):
             self.sink.error("SR311", f"connector id {decl.id.value!r} is not a GUID", decl.id.span)
         objects: dict[str, ir.ObjectType] = {}
@@ -356,6 +363,14 @@ class _Analyzer:
                 rule.name.span,
                 help="a projection needs at least one join attribute with a value; add a `join { ... }` block",
             )
+        soft = rule.setting("soft-delete-expiry")
+        if soft is not None and isinstance(soft.value, ast.StringLit) and not _TIMESPAN.match(soft.value.value):
+            self.sink.error(
+                "SR012",
+                f"soft-delete-expiry {soft.value.value!r} is not a time interval",
+                soft.value.span,
+                help='write it as "hh:mm:ss" or "d.hh:mm:ss" (e.g. "00:00:00"), or a number of seconds',
+            )
         precedence = rule.precedence
         declared = precedence.value.value if precedence and precedence.value else None
         if precedence is None:
@@ -451,9 +466,9 @@ class _Analyzer:
         self, clause: ast.ScopeClause, attrs: dict[str, str] | None, label: str, params: set[str]
     ) -> ir.ScopeClause | None:
         word = clause.operator.text
-        op = SCOPE_ALIASES.get(word.upper(), word.upper()) if word.upper() in SCOPE_ALIASES else word
+        op = SCOPE_ALIASES.get(word, word)
         if op not in SCOPE_OPERATORS:
-            upper = word.upper()
+            upper = SCOPE_ALIASES.get(word.upper(), word.upper())
             fix = upper if upper in SCOPE_OPERATORS else suggest(upper, list(SCOPE_OPERATORS))
             if upper in SCOPE_OPERATORS:
                 msg = f"scoping operators are written in capitals: `{upper}`"
@@ -580,7 +595,7 @@ class _Analyzer:
             attributes=read_attrs or {},
             parameters=params,
             strict_attributes=read_attrs is not None,
-            object_label=read_label[0].upper() + read_label[1:] if read_label else "the object",
+            object_label=read_label or "the object",
         )
         for flow in rule.flows:
             target = flow.target.text
@@ -598,8 +613,14 @@ class _Analyzer:
                 target_type = resolved or "var"
             merge = "update"
             if flow.merge is not None:
-                word = flow.merge.text
-                merge = word
+                merge = flow.merge.text
+                if merge.startswith("merge") and write_attrs is not None and target_type != "var" and not target_type.startswith("mv"):
+                    self.sink.error(
+                        "SR204",
+                        f"`{merge}` unions values from several rules, but `{target}` is single-valued",
+                        flow.merge.span,
+                        help="use `update` (the default) for single-valued attributes",
+                    )
             expr: ir.Expr | None = None
             if flow.kind == "expression" and flow.expr is not None:
                 expr = lower_expression(flow.expr, env, self.sink)
@@ -640,7 +661,7 @@ class _Analyzer:
             return
         v_multi, t_multi = value_type.startswith("mv"), target_type.startswith("mv")
         v_base, t_base = (value_type[2:] if v_multi else value_type), (target_type[2:] if t_multi else target_type)
-        if v_multi and not t_multi and flow.merge is None:
+        if v_multi and not t_multi:
             self.sink.error(
                 "SR204",
                 f"a multi-valued value ({value_type}) cannot flow into single-valued `{flow.target.text}` ({target_type})",
@@ -675,6 +696,8 @@ class _Analyzer:
             problem = "True or False"
         elif base == "num" and not _NUMBER.match(text.strip()):
             problem = "a whole number"
+        elif base == "bin" and not _is_base64(text):
+            problem = "base64-encoded bytes"
         if problem:
             self.sink.error(
                 "SR209",
@@ -686,7 +709,9 @@ class _Analyzer:
     def _check_merge_types(self, lowered: list[tuple[ast.Rule, ir.Rule]]) -> None:
         groups: dict[tuple[str, str, str, str], list[tuple[ast.Rule, ir.Flow, ast.Flow]]] = defaultdict(list)
         for ast_rule, rule in lowered:
-            for flow_ir, flow_ast in zip(rule.flows, ast_rule.flows):
+            if rule.disabled:
+                continue  # a disabled rule is never in scope, so it cannot conflict
+            for flow_ir, flow_ast in zip(rule.flows, ast_rule.flows, strict=True):
                 merge_word = flow_ast.merge.text if flow_ast.merge else "update"
                 if merge_word not in MERGE_TYPES:
                     fix = _canonical_word(merge_word, MERGE_TYPES)
@@ -697,11 +722,11 @@ class _Analyzer:
                 else:
                     key = ("outbound", rule.connector, rule.target_type, flow_ir.target)
                 groups[key].append((ast_rule, flow_ir, flow_ast))
-        for key, flows in groups.items():
+        for flows in groups.values():
             kinds = {_merge_family(f.merge) for _, f, _ in flows}
             if len(kinds) > 1:
                 first = flows[0]
-                for ast_rule, f, fa in flows[1:]:
+                for _, f, fa in flows[1:]:
                     if _merge_family(f.merge) != _merge_family(first[1].merge):
                         self.sink.error(
                             "SR302",
@@ -745,6 +770,14 @@ class _Analyzer:
 
         relations: dict[str, tuple[str, int]] = {}
         for ast_rule, rule in lowered:
+            prec = ast_rule.precedence
+            if prec is not None and prec.before is not None and prec.after is not None:
+                self.sink.error(
+                    "SR012",
+                    f"rule {rule.name!r} is placed both before and after another rule",
+                    prec.after.span,
+                    help="use either `before` or `after`",
+                )
             before = anchor(rule.precedence_before, ast_rule, "before")
             after = anchor(rule.precedence_after, ast_rule, "after")
             if before is not None:
@@ -765,7 +798,8 @@ class _Analyzer:
                     result = (rule.precedence, (0,))
                 elif target in known:
                     base, path = resolve(target, (*trail, name))
-                    result = (base, (*path, offset))
+                    # Sort just ahead of (or behind) the anchor: replace its own 0 by the offset.
+                    result = (base, (*path[:-1], offset, 0))
                 else:
                     result = (rule.precedence, (0,))
             else:
@@ -797,6 +831,20 @@ def _setting_text(rule: ast.Rule, key: str) -> str | None:
     if s is None or s.value is None:
         return None
     return s.value.value if isinstance(s.value, ast.StringLit) else s.value.text
+
+
+def _is_base64(text: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+_TIMESPAN = re.compile(r"^(?:\d+|(?:\d+\.)?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?)$")
 
 
 def _norm_guid(text: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from syncrules import ast
 from syncrules.diagnostics import DiagnosticSink
 from syncrules.resources import stdlib_dir
-from syncrules.source import SourceFile
+from syncrules.source import SourceFile, Span
 from syncrules.syntax.parser import parse_source, read_source
 
 MAX_FILES = 2000
@@ -58,6 +58,7 @@ def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
     out = LoadedConfig()
     parsed: dict[Path, ast.Module | None] = {}
     imports_of: dict[Path, list[Path]] = {}
+    import_spans: dict[tuple[Path, Path], Span] = {}
     roots = [p.resolve() for p in discover(paths, sink)]
 
     # Pass 1: parse every reachable file once (iterative, so long import chains are fine).
@@ -89,6 +90,7 @@ def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
                 )
                 continue
             targets.append(target.resolve())
+            import_spans[(path, target.resolve())] = imp.path.span
         imports_of[path] = targets
         pending.extend(reversed(targets))
 
@@ -106,6 +108,13 @@ def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
             if index < len(deps):
                 stack.append((path, index + 1))
                 dep = deps[index]
+                if dep in on_stack and dep not in placed:
+                    sink.warning(
+                        "SR113",
+                        f"{display_path(dep)} and {display_path(path)} import each other",
+                        import_spans.get((path, dep)),
+                        help="each file is still read once; consider moving shared declarations to a third file",
+                    )
                 if dep not in placed and dep not in on_stack:
                     on_stack.add(dep)
                     stack.append((dep, 0))

@@ -126,6 +126,7 @@ def parse_source(source: SourceFile, sink: DiagnosticSink) -> ast.Module | None:
     items = _build(source, tree, sink)
     if items is None:
         return None
+    items = _attach_docs(items, comments)
     if not items and not comments:
         sink.warning("SR002", f"{source.path} holds no declarations", source.span(0, 0))
     return ast.Module(source.path, tuple(items), comments, source.span(0, len(source.text)))
@@ -188,6 +189,27 @@ def _build(source: SourceFile, result: Any, sink: DiagnosticSink) -> Any:
             )
             return None
     return result
+
+
+def _attach_docs(items: list[Any], comments: tuple[ast.Comment, ...]) -> list[Any]:
+    """Give each rule the text of the ``##`` comment lines directly above it."""
+    if not any(c.text.startswith("##") for c in comments):
+        return items
+    by_line = {c.span.line: c for c in comments}
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, ast.Rule):
+            lines: list[str] = []
+            line = item.span.line - 1
+            while line in by_line and by_line[line].text.startswith("##"):
+                lines.append(by_line[line].text[2:].strip())
+                line -= 1
+            if lines:
+                from dataclasses import replace
+
+                item = replace(item, doc="\n".join(reversed(lines)))
+        out.append(item)
+    return out
 
 
 def expression_depth(expr: ast.Expr) -> int:
