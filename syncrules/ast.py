@@ -12,7 +12,6 @@ structure, not positions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from syncrules.source import Span
 
@@ -109,7 +108,7 @@ class Paren:
     span: Span = _span()
 
 
-Expr = Union[StringLit, NumberLit, NameRef, AttrRef, ParamRef, VarRef, Call, Binary, Unary, Paren]
+Expr = StringLit | NumberLit | NameRef | AttrRef | ParamRef | VarRef | Call | Binary | Unary | Paren
 
 # ---------------------------------------------------------------------------- schema
 
@@ -268,7 +267,7 @@ class Import:
     span: Span = _span()
 
 
-Item = Union[Import, MetaverseDecl, ConnectorDecl, Rule, ParameterDecl]
+Item = Import | MetaverseDecl | ConnectorDecl | Rule | ParameterDecl
 
 
 @dataclass(frozen=True, slots=True)

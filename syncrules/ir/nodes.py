@@ -11,7 +11,7 @@ The expression part is what the evaluator compiles; the rule part is what the en
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Union
+from typing import Any
 
 from syncrules.source import Span
 
@@ -119,7 +119,7 @@ class Neg:
     origin: Span | None = field(default=None, compare=False)
 
 
-Expr = Union[Const, Attr, Param, Var, EnumValue, CallFn, BinOp, Neg]
+Expr = Const | Attr | Param | Var | EnumValue | CallFn | BinOp | Neg
 
 # ---------------------------------------------------------------------------- schema
 

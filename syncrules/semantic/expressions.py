@@ -346,7 +346,7 @@ class _Checker:
         return None
 
     def _mismatch(self, decl: FunctionDecl, overload: Overload, e: ast.Call, args: list[ir.Expr]) -> tuple[int, str] | None:
-        for index, (param, arg) in enumerate(zip(overload.params, args)):
+        for index, (param, arg) in enumerate(zip(overload.params, args, strict=False)):
             if param.type == "enum":
                 allowed = decl.enums.get(param.name, ())
                 value = _enum_text(e.args[index])
@@ -385,7 +385,7 @@ class _Checker:
         if ret == "mvattr":
             return args[1].type if is_multi(args[1].type) else "mvattr"
         per_value = any(
-            is_multi(a.type) and p.type in _ACCEPTS for p, a in zip(overload.params, args)
+            is_multi(a.type) and p.type in _ACCEPTS for p, a in zip(overload.params, args, strict=True)
         )
         if per_value and not is_multi(ret) and ret not in ("var", "void"):
             return multi_of(ret)
