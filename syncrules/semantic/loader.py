@@ -81,7 +81,7 @@ def load(paths: list[str | Path], sink: DiagnosticSink) -> LoadedConfig:
         for imp in (i for i in (module.items if module else ()) if isinstance(i, ast.Import)):
             target = resolve_import(path, imp)
             if target is None or not target.is_file():
-                where = "the standard library" if imp.std else str(path.parent)
+                where = "the standard library" if imp.std else (display_path(path.parent) or ".")
                 sink.error(
                     "SR112",
                     f"cannot find {'standard module' if imp.std else 'file'} {imp.path.value!r} (looked in {where})",
