@@ -661,6 +661,14 @@ class _Analyzer:
             return
         v_multi, t_multi = value_type.startswith("mv"), target_type.startswith("mv")
         v_base, t_base = (value_type[2:] if v_multi else value_type), (target_type[2:] if t_multi else target_type)
+        if v_multi and not t_multi and flow.kind == "direct":
+            # Microsoft's defaults flow AD's multi-valued photo into the metaverse's single-valued one.
+            self.sink.warning(
+                "SR210",
+                f"a multi-valued attribute ({value_type}) flows into single-valued `{flow.target.text}` ({target_type}); only the first value is kept",
+                span,
+            )
+            return
         if v_multi and not t_multi:
             self.sink.error(
                 "SR204",
@@ -902,4 +910,12 @@ def _expr_sources(flow: ast.Flow) -> tuple[str, ...]:
     for node in ast.walk_expr(flow.expr):
         if isinstance(node, ast.AttrRef) and node.name not in names:
             names.append(node.name)
+        elif (
+            isinstance(node, ast.Call)
+            and node.func.text in ("ImportedValue", "ValueCount")
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.StringLit)
+            and node.args[0].value not in names
+        ):
+            names.append(node.args[0].value)  # these name their attribute in quotes
     return tuple(names)

@@ -51,7 +51,8 @@ _EXTRA_ACCEPTS: dict[tuple[str, int], set[str]] = {
     ("ConvertToBase64", 0): {"bin"},
     # CStr turns anything printable into text (the reference lists num, ref and bool overloads).
     ("CStr", 0): {"str", "bin", "dt"},
-    ("CNum", 0): {"num", "bool"},
+    # The default device-key flow reads numbers out of byte slices: CNum(Mid([searchableDeviceKey], 5, 2)).
+    ("CNum", 0): {"num", "bool", "bin"},
     ("CBool", 0): {"bool", "num", "str"},
     # The default device-key flows slice and measure binary values with Mid/Len (byte-wise).
     ("Mid", 0): {"bin"},
