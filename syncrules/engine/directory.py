@@ -1,0 +1,164 @@
+"""The connected-directory interface, and an in-memory directory that implements it.
+
+The engine never talks to a real directory: imports read records from a ``ConnectedDirectory`` and
+exports hand operations to it. Previews put a simulated directory (built from LDIF/JSON/CSV
+fixtures) behind each connector; tests use :class:`MemoryDirectory` directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from syncrules.engine.spaces import normalize_dn
+
+
+@dataclass(slots=True)
+class ImportRecord:
+    """One object as the directory shows it (full import), already typed by the connector schema."""
+
+    dn: str
+    object_type: str
+    anchor: str
+    attrs: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ChangeRecord:
+    """One change since the last import (delta import): add, modify, delete or rename.
+
+    ``attrs`` holds the object's full attribute set after the change for add/modify (directories
+    that report only the changed attributes are normalised by their adapter); ``new_dn`` is set for
+    a rename.
+    """
+
+    operation: str
+    dn: str
+    anchor: str | None = None
+    object_type: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    new_dn: str | None = None
+
+
+@dataclass(slots=True)
+class ExportOperation:
+    operation: str  # add | update | delete | rename
+    dn: str
+    object_type: str | None
+    changes: dict[str, Any] = field(default_factory=dict)  # attribute → new value (None removes)
+    new_dn: str | None = None
+
+
+class ConnectedDirectory(Protocol):
+    def read_all(self) -> list[ImportRecord]: ...
+
+    def read_changes(self) -> list[ChangeRecord]: ...
+
+    def apply(self, op: ExportOperation) -> None: ...
+
+
+class ExportRejected(Exception):
+    """The directory refused an export operation (the engine records it as an export error)."""
+
+
+@dataclass
+class _Entry:
+    dn: str
+    object_type: str
+    anchor: str
+    attrs: dict[str, Any]
+
+
+class MemoryDirectory:
+    """A directory held in memory. Adds get a deterministic anchor; every change is logged so the
+    next delta import sees exactly what happened since the previous import.
+
+    ``rewrite`` maps attribute names to values the directory forces after any export, to simulate a
+    directory that silently changes what it was sent (exported-change-not-reimported).
+    """
+
+    def __init__(self, name: str = "directory", rewrite: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.entries: dict[str, _Entry] = {}  # anchor → entry
+        self._by_dn: dict[str, str] = {}
+        self._log: list[ChangeRecord] = []
+        self._serial = 0
+        self.rewrite = dict(rewrite or {})
+
+    # -- seeding and direct edits (what happens "in the directory") -----------------
+    def _new_anchor(self, dn: str) -> str:
+        self._serial += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}/{self._serial}/{normalize_dn(dn)}"))
+
+    def add(self, dn: str, object_type: str, attrs: dict[str, Any], anchor: str | None = None) -> str:
+        anchor = anchor or self._new_anchor(dn)
+        if normalize_dn(dn) in self._by_dn:
+            raise ExportRejected(f"an object named {dn!r} already exists")
+        self.entries[anchor] = _Entry(dn, object_type, anchor, dict(attrs))
+        self._by_dn[normalize_dn(dn)] = anchor
+        self._log.append(ChangeRecord("add", dn, anchor, object_type, dict(attrs)))
+        return anchor
+
+    def modify(self, dn: str, changes: dict[str, Any]) -> None:
+        entry = self._entry(dn)
+        for name, value in changes.items():
+            if value is None or value == []:
+                entry.attrs.pop(name, None)
+            else:
+                entry.attrs[name] = value
+        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, dict(entry.attrs)))
+
+    def delete(self, dn: str) -> None:
+        entry = self._entry(dn)
+        del self.entries[entry.anchor]
+        del self._by_dn[normalize_dn(entry.dn)]
+        self._log.append(ChangeRecord("delete", entry.dn, entry.anchor, entry.object_type))
+
+    def rename(self, dn: str, new_dn: str) -> None:
+        entry = self._entry(dn)
+        del self._by_dn[normalize_dn(entry.dn)]
+        old = entry.dn
+        entry.dn = new_dn
+        self._by_dn[normalize_dn(new_dn)] = entry.anchor
+        self._log.append(ChangeRecord("rename", old, entry.anchor, entry.object_type, dict(entry.attrs), new_dn))
+
+    def _entry(self, dn: str) -> _Entry:
+        anchor = self._by_dn.get(normalize_dn(dn))
+        if anchor is None:
+            raise ExportRejected(f"no object named {dn!r}")
+        return self.entries[anchor]
+
+    def get(self, dn: str) -> _Entry | None:
+        anchor = self._by_dn.get(normalize_dn(dn))
+        return self.entries.get(anchor) if anchor else None
+
+    # -- ConnectedDirectory ----------------------------------------------------------
+    def read_all(self) -> list[ImportRecord]:
+        self._log.clear()
+        return [
+            ImportRecord(e.dn, e.object_type, e.anchor, dict(e.attrs))
+            for e in sorted(self.entries.values(), key=lambda e: normalize_dn(e.dn))
+        ]
+
+    def read_changes(self) -> list[ChangeRecord]:
+        changes, self._log = self._log, []
+        return changes
+
+    def apply(self, op: ExportOperation) -> None:
+        if op.operation == "add":
+            attrs = {k: v for k, v in op.changes.items() if v is not None and v != []}
+            attrs.update(self.rewrite)
+            self.add(op.dn, op.object_type or "object", attrs)
+        elif op.operation == "update":
+            changes = dict(op.changes)
+            changes.update(self.rewrite)
+            self.modify(op.dn, changes)
+        elif op.operation == "delete":
+            self.delete(op.dn)
+        elif op.operation == "rename":
+            self.rename(op.dn, op.new_dn or op.dn)
+            if op.changes:
+                self.modify(op.new_dn or op.dn, dict(op.changes))
+        else:  # pragma: no cover - the engine only sends the four operations
+            raise ExportRejected(f"unknown operation {op.operation}")

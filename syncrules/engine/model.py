@@ -1,0 +1,158 @@
+"""The engine's state: connector-space objects, metaverse objects and their operational data.
+
+Plain ``__slots__`` classes rather than dataclasses: a preview of 100,000 users holds several
+hundred thousand of these, and attribute access on them is the engine's hottest path.
+
+Attribute values use the run-time value model of :mod:`syncrules.runtime.values`; a multi-valued
+attribute is a list, and an absent attribute is simply not in ``attrs`` (an empty list is never
+stored, so "absent" has one representation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Pending import types (what the last import found for a staging object).
+PI_NONE = "none"
+PI_ADD = "add"
+PI_UPDATE = "update"
+PI_DELETE = "delete"
+PI_DELETE_ADD = "delete-add"
+
+# Pending export operations.
+PE_ADD = "add"
+PE_UPDATE = "update"
+PE_DELETE = "delete"
+PE_RENAME = "rename"
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """Where a metaverse value came from: the winning rule, connector, source object and precedence."""
+
+    rule: str
+    connector: str
+    dn: str
+    precedence: int
+
+
+@dataclass(slots=True)
+class PendingExport:
+    """What the next export will send for one connector-space object.
+
+    ``changes`` maps attribute → (old, new); for an add, old is None. A rename sets ``new_dn``.
+    Held-back references (target not yet provisioned in this connector) are kept in ``held``.
+    """
+
+    operation: str
+    dn: str
+    new_dn: str | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    held: dict[str, Any] = field(default_factory=dict)
+
+
+class CSObject:
+    """A staging object or placeholder in one connector space."""
+
+    __slots__ = (
+        "guid",
+        "connector",
+        "dn",
+        "object_type",
+        "anchor",
+        "attrs",
+        "placeholder",
+        "transient",
+        "pending_import",
+        "changed",
+        "mv_id",
+        "link_rule",
+        "provisioned_by",
+        "pending_export",
+        "export_memory",
+        "deleted",
+    )
+
+    def __init__(self, guid: str, connector: str, dn: str, object_type: str | None, anchor: str | None = None) -> None:
+        self.guid = guid
+        self.connector = connector
+        self.dn = dn
+        self.object_type = object_type
+        self.anchor = anchor
+        self.attrs: dict[str, Any] = {}
+        self.placeholder = False
+        self.transient = False
+        self.pending_import = PI_NONE
+        self.changed: set[str] = set()  # attributes changed by the pending import
+        self.mv_id: str | None = None
+        self.link_rule: str | None = None  # the rule that made the link (join, projection or provisioning)
+        self.provisioned_by: str | None = None  # outbound Provision rule that created this export object
+        self.pending_export: PendingExport | None = None
+        self.export_memory: dict[str, Any] = {}  # exported, not yet confirmed by an import
+        self.deleted = False
+
+    @property
+    def joined(self) -> bool:
+        return self.mv_id is not None
+
+    @property
+    def state(self) -> str:
+        if self.placeholder:
+            return "placeholder"
+        if self.transient:
+            return "transient"
+        return "joined" if self.mv_id is not None else "disjoined"
+
+    def __repr__(self) -> str:
+        return f"CSObject({self.connector}:{self.dn!r} {self.state})"
+
+
+class MVObject:
+    """A metaverse object: aggregated attributes, their lineage, and links to connector spaces."""
+
+    __slots__ = ("id", "object_type", "attrs", "lineage", "links", "once", "retry_provisioning", "deleted")
+
+    def __init__(self, mv_id: str, object_type: str) -> None:
+        self.id = mv_id
+        self.object_type = object_type
+        self.attrs: dict[str, Any] = {}
+        self.lineage: dict[str, Lineage] = {}
+        self.links: dict[str, str] = {}  # connector name → CS guid
+        # Values set by apply-once flows when the object was created, with their lineage.
+        self.once: dict[str, tuple[Any, Lineage]] = {}
+        self.retry_provisioning = False
+        self.deleted = False
+
+    def __repr__(self) -> str:
+        return f"MVObject({self.id} {self.object_type})"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncError:
+    """A per-object error; the run goes on."""
+
+    connector: str
+    dn: str
+    rule: str | None
+    attribute: str | None
+    code: str
+    message: str
+    step: str
+    line: int | None = None
+    column: int | None = None
+    file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "connector": self.connector,
+            "dn": self.dn,
+            "rule": self.rule,
+            "attribute": self.attribute,
+            "code": self.code,
+            "message": self.message,
+            "step": self.step,
+        }
+        if self.file is not None:
+            out["location"] = {"file": self.file, "line": self.line, "column": self.column}
+        return out

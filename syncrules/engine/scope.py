@@ -1,0 +1,174 @@
+"""Scoping filters compiled to predicates.
+
+Semantics (the reference leaves most of this open; see docs/engine.md, "Scoping"):
+
+* Comparisons of text are case-insensitive (default rules write ``NOTEQUAL True`` and
+  ``NOTEQUAL TRUE`` interchangeably). Numbers compare numerically when both sides are numbers.
+* An absent attribute satisfies the negated operators (NOTEQUAL, NOTCONTAINS, NOTSTARTSWITH,
+  NOTENDSWITH, ISNOTIN, ISBITNOTSET, ISNOTMEMBEROF) and ISNULL, and fails every other operator.
+* On a multi-valued attribute a positive operator holds when any value satisfies it, and a
+  negated operator holds when no value satisfies its positive form.
+* ISBITSET/ISBITNOTSET take a mask: ``ISBITSET m`` holds when ``value & m == m``.
+* ISMEMBEROF looks for the object's DN in the ``member`` attribute of the group with the given DN
+  in the same connector space (direct membership only).
+* ``%Parameter%`` inside a value is substituted from the parameters of the object's partition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from syncrules.ir import nodes as ir
+
+# A scope predicate: (attrs, dn, params, member_of) -> bool
+Predicate = Callable[[Mapping[str, Any], str, Mapping[str, Any], Callable[[str], bool]], bool]
+
+_PARAM = re.compile(r"%([A-Za-z_][A-Za-z0-9_.\-]*)%")
+_NEGATED = {
+    "NOTEQUAL": "EQUAL",
+    "NOTCONTAINS": "CONTAINS",
+    "NOTSTARTSWITH": "STARTSWITH",
+    "NOTENDSWITH": "ENDSWITH",
+    "ISNOTIN": "ISIN",
+    "ISBITNOTSET": "ISBITSET",
+    "ISNOTMEMBEROF": "ISMEMBEROF",
+}
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, bytes):
+        return v.hex()
+    return str(v).lower()
+
+
+def _number(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            if s[:2] in ("&H", "&h"):
+                return int(s[2:], 16)
+            return int(s)
+        except ValueError:
+            return None
+    return None
+
+
+def _positive(op: str) -> Callable[[Any, str], bool]:
+    """The test for one value against the (substituted) clause value."""
+    if op in ("EQUAL", "ISIN"):
+
+        def eq(v: Any, want: str) -> bool:
+            a, b = _number(v), _number(want)
+            if a is not None and b is not None and not isinstance(v, str):
+                return a == b
+            return _text(v) == want.lower()
+
+        return eq
+    if op == "CONTAINS":
+        return lambda v, want: want.lower() in _text(v)
+    if op == "STARTSWITH":
+        return lambda v, want: _text(v).startswith(want.lower())
+    if op == "ENDSWITH":
+        return lambda v, want: _text(v).endswith(want.lower())
+    if op == "ISBITSET":
+
+        def bit(v: Any, want: str) -> bool:
+            a, mask = _number(v), _number(want)
+            return a is not None and mask is not None and (a & mask) == mask
+
+        return bit
+    if op in ("LESSTHAN", "LESSTHAN_OR_EQUAL", "GREATERTHAN", "GREATERTHAN_OR_EQUAL"):
+        import operator
+
+        cmp = {
+            "LESSTHAN": operator.lt,
+            "LESSTHAN_OR_EQUAL": operator.le,
+            "GREATERTHAN": operator.gt,
+            "GREATERTHAN_OR_EQUAL": operator.ge,
+        }[op]
+
+        def order(v: Any, want: str) -> bool:
+            a, b = _number(v), _number(want)
+            if a is not None and b is not None:
+                return bool(cmp(a, b))
+            return bool(cmp(_text(v), want.lower()))
+
+        return order
+    raise ValueError(op)  # pragma: no cover - the analyser rejects unknown operators
+
+
+def compile_clause(clause: ir.ScopeClause) -> Predicate:
+    op = clause.operator
+    attr = clause.attribute
+    raw = clause.value or ""
+    has_params = "%" in raw
+
+    def value(params: Mapping[str, Any]) -> str:
+        if not has_params:
+            return raw
+        return _PARAM.sub(lambda m: str(params.get(m.group(1), m.group(0))), raw)
+
+    def read(attrs: Mapping[str, Any], dn: str) -> Any:
+        if attr is None:
+            return None
+        if attr.lower() == "dn":
+            return dn
+        return attrs.get(attr)
+
+    if op == "ISNULL":
+        return lambda attrs, dn, params, member_of: read(attrs, dn) in (None, "", [])
+    if op == "ISNOTNULL":
+        return lambda attrs, dn, params, member_of: read(attrs, dn) not in (None, "", [])
+    if op in ("ISMEMBEROF", "ISNOTMEMBEROF"):
+        negate = op == "ISNOTMEMBEROF"
+        return lambda attrs, dn, params, member_of: member_of(value(params)) != negate
+    negate = op in _NEGATED
+    test = _positive(_NEGATED.get(op, op))
+
+    def predicate(attrs: Mapping[str, Any], dn: str, params: Mapping[str, Any], member_of: Callable[[str], bool]) -> bool:
+        current = read(attrs, dn)
+        if current is None or current == "" or current == []:
+            return negate
+        want = value(params)
+        values = current if isinstance(current, list) else (current,)
+        hit = any(test(v, want) for v in values)
+        return hit != negate
+
+    return predicate
+
+
+class CompiledScope:
+    """OR of AND-groups; an empty filter holds for every object."""
+
+    __slots__ = ("groups", "clauses")
+
+    def __init__(self, scope: tuple[tuple[ir.ScopeClause, ...], ...]) -> None:
+        self.clauses = scope
+        self.groups = [[compile_clause(c) for c in group] for group in scope]
+
+    def matches(self, attrs: Mapping[str, Any], dn: str, params: Mapping[str, Any], member_of: Callable[[str], bool]) -> bool:
+        if not self.groups:
+            return True
+        return any(all(p(attrs, dn, params, member_of) for p in group) for group in self.groups)
+
+    def explain(
+        self, attrs: Mapping[str, Any], dn: str, params: Mapping[str, Any], member_of: Callable[[str], bool]
+    ) -> list[tuple[int, ir.ScopeClause | None]]:
+        """Per group, the first clause that failed (None when the group matched)."""
+        out: list[tuple[int, ir.ScopeClause | None]] = []
+        for gi, (group, clauses) in enumerate(zip(self.groups, self.clauses, strict=True)):
+            failed = None
+            for p, c in zip(group, clauses, strict=True):
+                if not p(attrs, dn, params, member_of):
+                    failed = c
+                    break
+            out.append((gi, failed))
+        return out
