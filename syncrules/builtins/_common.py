@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from syncrules.runtime.values import EvalError, Ref, _Special
+from syncrules.runtime.values import EvalError, Ref, type_name
 
 # ---------------------------------------------------------------------------- null policies
 
@@ -44,7 +44,6 @@ class Definition:
     needs_ctx: bool = False
     special: bool = False  # compiled by the evaluator itself (IIF, Switch, Select, Where, With)
     overload: int | None = None  # set when one overload of an arity needs its own code
-    module: str = ""
 
 
 DEFINITIONS: list[Definition] = []
@@ -65,9 +64,7 @@ def builtin(
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         for arity in arities:
-            DEFINITIONS.append(
-                Definition(name, arity, fn, nulls, needs_ctx, special, overload, fn.__module__.rsplit(".", 1)[-1])
-            )
+            DEFINITIONS.append(Definition(name, arity, fn, nulls, needs_ctx, special, overload))
         return fn
 
     return deco
@@ -141,8 +138,10 @@ def to_num(value: Any, fname: str = "CNum") -> int:
     if isinstance(value, (bytes, bytearray)):
         if len(value) > 8:
             raise EvalError(f"{fname}: a binary value of {len(value)} bytes does not fit in a 64-bit number")
-        return int.from_bytes(value, "little", signed=False) if len(value) < 8 else wrap_i64(
-            int.from_bytes(value, "little")
+        return (
+            int.from_bytes(value, "little", signed=False)
+            if len(value) < 8
+            else wrap_i64(int.from_bytes(value, "little"))
         )
     raise EvalError(f"{fname}: cannot convert a {type_label(value)} value to a number")
 
@@ -210,8 +209,6 @@ def simple_lower(text: str) -> str:
 
 def type_label(value: Any) -> str:
     """The language's name for a run-time value's type (for messages)."""
-    from syncrules.runtime.values import type_name
-
     return type_name(value)
 
 
@@ -258,10 +255,6 @@ def enum_name(value: Any, fname: str, allowed: tuple[str, ...]) -> str:
             if value == name or value.lower() == name.lower():
                 return name
     raise EvalError(f"{fname}: {value!r} is not one of {', '.join(allowed)}")
-
-
-def is_special(value: Any) -> bool:
-    return value.__class__ is _Special
 
 
 __all__ = [

@@ -107,7 +107,9 @@ def string_from_sid(value: Any) -> str:
         raise EvalError("StringFromSid: the value is not a binary SID (it must start with revision 1)")
     count = raw[1]
     if count > 15 or len(raw) != 8 + 4 * count:
-        raise EvalError(f"StringFromSid: a SID with {count} sub-authorities is {8 + 4 * count} bytes, not {len(raw)}")
+        raise EvalError(
+            f"StringFromSid: a SID with {count} sub-authorities is {8 + 4 * count} bytes, not {len(raw)}"
+        )
     authority = int.from_bytes(raw[2:8], "big")
     text = f"S-1-{authority}" if authority < 2**32 else f"S-1-0x{authority:012X}"
     subs = (int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(count))
@@ -122,7 +124,9 @@ def convert_to_base64(value: Any) -> str:
     """Text is encoded as UTF-16LE ("Unicode") first; binary values are encoded as they are."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
-    return base64.b64encode(to_text(value, "ConvertToBase64").encode("utf-16-le", "surrogatepass")).decode("ascii")
+    return base64.b64encode(to_text(value, "ConvertToBase64").encode("utf-16-le", "surrogatepass")).decode(
+        "ascii"
+    )
 
 
 def _decode(raw: bytes, encoding: str) -> str:
@@ -186,4 +190,3 @@ def thumbprint(value: Any) -> bytes:
     """SHA-256 of the bytes (32 bytes). The device-key rule stores it as a KeyHash entry, which
     MS-ADTS defines as the SHA-256 hash of the entries that follow it."""
     return hashlib.sha256(expect_bytes(value, "Thumbprint")).digest()
-

@@ -120,7 +120,9 @@ def _build(
         pm = ampm[0] in "Pp"
         h = (h % 12) + (12 if pm else 0)
     try:
-        local = _dt.datetime(int(year), int(month), int(day), h, int(minute or 0), int(second or 0), _micro(fraction))
+        local = _dt.datetime(
+            int(year), int(month), int(day), h, int(minute or 0), int(second or 0), _micro(fraction)
+        )
         return (local - _dt.timedelta(minutes=offset)).replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
@@ -223,7 +225,9 @@ def _token(d: _dt.datetime, c: str, k: int, out: list[str]) -> str:
     if c == "d":
         return _digits(d.day, k) if k <= 2 else (_DAYS[d.weekday()][:3] if k == 3 else _DAYS[d.weekday()])
     if c == "M":
-        return _digits(d.month, k) if k <= 2 else (_MONTHS[d.month - 1][:3] if k == 3 else _MONTHS[d.month - 1])
+        return (
+            _digits(d.month, k) if k <= 2 else (_MONTHS[d.month - 1][:3] if k == 3 else _MONTHS[d.month - 1])
+        )
     if c == "y":
         return _digits(d.year % 100, k) if k <= 2 else _digits(d.year, k)
     if c == "H":

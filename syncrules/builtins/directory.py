@@ -119,5 +119,6 @@ def escape_dn_component(value: Any) -> str:
     text = to_text(value, "EscapeDNComponent")
     prefix, sep, rest = text.partition("=")
     if sep and _TYPE_RE.fullmatch(prefix):
-        return prefix + "=" + escape_value(rest)
+        value = rest.lstrip(" ")  # spaces after "=" separate, as split_dn reads them
+        return prefix + "=" + rest[: len(rest) - len(value)] + escape_value(value)
     return escape_value(text)

@@ -142,8 +142,8 @@ def _delimiter_table(delims: str) -> dict[int, str]:
 
 
 def _compare_mode(compare: Any, fname: str) -> bool:
-    """True for case-insensitive (vbTextCompare)."""
-    return enum_name(compare, fname, _COMPARE) == "vbTextCompare"
+    """True for case-insensitive (vbTextCompare); the default is checked without a lookup."""
+    return compare != "vbBinaryCompare" and enum_name(compare, fname, _COMPARE) == "vbTextCompare"
 
 
 @builtin("InStr", 2, 3, 4)
@@ -295,7 +295,9 @@ def parse_replace_pattern(pattern: str) -> dict[int, str]:
         if not sep:
             raise EvalError(f"ReplaceChars: {entry!r} in the pattern has no ':' (write source:target)")
         if len(source) != 1:
-            raise EvalError(f"ReplaceChars: the source {source!r} in the pattern must be exactly one character")
+            raise EvalError(
+                f"ReplaceChars: the source {source!r} in the pattern must be exactly one character"
+            )
         if ":" in target:
             raise EvalError(f"ReplaceChars: the target {target!r} in the pattern must not contain ':'")
         table[ord(source)] = target

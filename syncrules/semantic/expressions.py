@@ -69,6 +69,10 @@ for _name in ["CertExtensionOids", "CertFormat", "CertFriendlyName", "CertHashSt
 
 _BINDERS = {"Select", "Where", "With"}
 
+# Functions that count or pick values work on a list of any element type (Microsoft's certificate
+# example takes Count and Item of a multi-valued binary attribute).
+_ANY_LIST = {"Count", "Item", "ItemOrNull", "RemoveDuplicates"}
+
 
 @dataclass
 class ExprEnv:
@@ -334,11 +338,16 @@ class _Checker:
             )
             return None
         failures: list[tuple[int, int, str]] = []
+        fitting: list[tuple[int, int]] = []
         for i in by_arity:
             problem = self._mismatch(decl, decl.overloads[i], e, args)
             if problem is None:
-                return i
-            failures.append((i, *problem))
+                exact = sum(1 for p, a in zip(decl.overloads[i].params, args, strict=True) if p.type == a.type)
+                fitting.append((-exact, i))
+            else:
+                failures.append((i, *problem))
+        if fitting:
+            return min(fitting)[1]  # the overload whose parameter types match the arguments best
         # Report against the overload that got furthest.
         i, arg_index, message = max(failures, key=lambda f: f[1])
         code = "SR205" if decl.overloads[i].params[arg_index].type == "enum" else "SR202"
@@ -497,7 +506,7 @@ def _accepts(func: str, index: int, param: str, arg: str) -> bool:
         return False
     extra = _EXTRA_ACCEPTS.get((func, index), set())
     if param in ("mvstr", "mvref", "mvbin", "mvattr"):
-        if param == "mvattr":
+        if param == "mvattr" or (func in _ANY_LIST and is_multi(arg)):
             return True
         want = scalar_of(param)
         got = scalar_of(arg)

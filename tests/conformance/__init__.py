@@ -1,0 +1,1 @@
+"""Conformance cases for the expression language (see README.md in this folder)."""
