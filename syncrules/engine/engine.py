@@ -158,7 +158,15 @@ class Engine:
         if isinstance(cs_or_mv, CSObject):
             connector, dn = cs_or_mv.connector, cs_or_mv.dn
         elif isinstance(cs_or_mv, MVObject):
+            # Name a metaverse object by the connector-space object it came from, which is what
+            # an operator can look up.
             connector, dn = "metaverse", cs_or_mv.id
+            for name in self.cc.connector_order:
+                guid = cs_or_mv.links.get(name)
+                obj = self.spaces[name].objects.get(guid) if guid else None
+                if obj is not None:
+                    dn = obj.dn
+                    break
         else:
             connector, dn = step.connector, str(cs_or_mv)
         err = SyncError(
