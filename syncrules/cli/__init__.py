@@ -119,6 +119,40 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
     sys.exit(run_fmt(list(paths), check_only=check_only, diff=diff))
 
 
+@main.command()
+@click.argument("project", type=click.Path(exists=True))
+@click.option("--cycle", type=click.Choice(["initial", "delta"]), default="initial", show_default=True)
+@click.option("--apply-exports", is_flag=True, help="Export to the simulated directories and run the confirming imports.")
+@click.option("--allow-deletes", type=int, default=None, help="Let this run export up to N deletes past the threshold.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+def run(
+    project: str, cycle: str, apply_exports: bool, allow_deletes: int | None, fmt: str, color: str, detailed_exitcode: bool
+) -> None:
+    """Preview a project: run a sync cycle over its fixtures and show what would change."""
+    from pathlib import Path
+
+    from syncrules.diagnostics.render import render_text as render_diags
+    from syncrules.preview.render import render_json, render_text, summary
+    from syncrules.preview.session import open_project, run_cycle
+
+    opened = open_project(Path(project))
+    if opened.session is None:
+        click.echo(render_diags(opened.diagnostics, opened.sources, _colour(color)), nl=False)
+        sys.exit(EXIT_FINDINGS)
+    session = opened.session
+    steps = run_cycle(session, cycle, apply_exports, allow_deletes)
+    if fmt == "json":
+        click.echo(render_json(session.engine, steps, session.project.name), nl=False)
+    else:
+        click.echo(render_text(session.engine, steps, session.project.name, cycle, _colour(color)), nl=False)
+    if detailed_exitcode:
+        sm = summary(session.engine, steps)
+        sys.exit(2 if sm["add"] or sm["change"] or sm["delete"] else EXIT_OK)
+    sys.exit(EXIT_OK)
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import configurations from other tools into .sync files."""

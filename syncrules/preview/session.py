@@ -1,0 +1,122 @@
+"""A preview session: a project's rules and fixtures loaded into an engine, ready to run.
+
+This is the operator's entry point: ``syncrules run PROJECT`` opens a session, runs a cycle, and
+renders what the engine staged (pending exports, errors, the resulting metaverse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncrules.compiler import CompileResult, compile_paths
+from syncrules.diagnostics import Diagnostic, DiagnosticSink
+from syncrules.engine import Engine, EngineOptions
+from syncrules.engine.directory import ImportRecord
+from syncrules.engine.engine import StepResult
+from syncrules.project.config import Project, load_project
+from syncrules.project.fixtures import load_fixture
+from syncrules.project.simulated import SimulatedDirectory
+from syncrules.semantic.loader import display_path
+from syncrules.source import SourceFile
+
+
+@dataclass
+class Session:
+    project: Project
+    compiled: CompileResult
+    engine: Engine
+    directories: dict[str, SimulatedDirectory]
+    steps: list[StepResult] = field(default_factory=list)
+    cycle: str = "initial"
+
+
+@dataclass
+class OpenResult:
+    session: Session | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, SourceFile]
+
+
+def open_project(path: Path) -> OpenResult:
+    sink = DiagnosticSink()
+    if path.is_file():
+        path = path.parent
+    project = load_project(path, sink)
+    sources: dict[str, SourceFile] = {}
+    if project is None:
+        return OpenResult(None, sink.sorted(), sources)
+    files = project.rule_files()
+    if not files:
+        sink.error("SR703", f"project {project.name!r} has no .sync files matching {project.rule_globs}")
+        return OpenResult(None, sink.sorted(), sources)
+    compiled = compile_paths(list(files))
+    sources.update(compiled.sources)
+    if compiled.has_errors or compiled.config is None:
+        return OpenResult(None, sink.sorted() + compiled.diagnostics, sources)
+    config = compiled.config
+    known = {c.name for c in config.connectors}
+    for name in project.connectors:
+        if name not in known:
+            sink.error("SR702", f"syncrules.toml describes connector {name!r}, which the rules do not declare")
+    directories: dict[str, SimulatedDirectory] = {}
+    for connector in config.connectors:
+        fx = project.connectors.get(connector.name)
+        fixture = None
+        if fx is not None and fx.fixture is not None:
+            fixture = load_fixture(fx.fixture, connector, sink, display_path(fx.fixture))
+            if fixture is None:
+                continue
+            # `ldifde -f` writes every object as a `changetype: add` record: in the snapshot file
+            # those are the directory's content.
+            fixture.records.extend(_as_records(c for c in fixture.changes if c.operation == "add"))
+            fixture.changes = [c for c in fixture.changes if c.operation != "add"]
+            if fx.changes is not None:
+                changes = load_fixture(fx.changes, connector, sink, display_path(fx.changes))
+                if changes is None:
+                    continue
+                fixture.changes.extend(changes.changes)
+                fixture.changes.extend(
+                    # content records in a changes file are adds
+                    _as_adds(changes.records)
+                )
+        directories[connector.name] = SimulatedDirectory(connector, fixture, fx.rewrite if fx else None)
+    if sink.has_errors:
+        return OpenResult(None, sink.sorted(), sources)
+    options = EngineOptions(
+        now=project.now,
+        seed=project.seed,
+        deletion_threshold=project.deletion_threshold,
+        staging=project.staging,
+    )
+    params = {name: fx.parameters for name, fx in project.connectors.items() if fx.parameters}
+    engine = Engine(config, dict(directories), options, params)
+    return OpenResult(Session(project, compiled, engine, directories), sink.sorted(), sources)
+
+
+def _as_records(changes: Any) -> list[ImportRecord]:
+    return [ImportRecord(c.dn, c.object_type or "", c.anchor or "", c.attrs) for c in changes]
+
+
+def _as_adds(records: list) -> list:  # type: ignore[type-arg]
+    from syncrules.engine.directory import ChangeRecord
+
+    return [ChangeRecord("add", r.dn, r.anchor, r.object_type, r.attrs) for r in records]
+
+
+def run_cycle(session: Session, cycle: str, apply_exports: bool, allow_deletes: int | None = None) -> list[StepResult]:
+    """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports."""
+    engine = session.engine
+    if cycle == "delta":
+        for d in session.directories.values():
+            d.apply_fixture_changes()
+    steps = engine.run_cycle(cycle, export=False)
+    if apply_exports:
+        exported = [engine.export_step(c, allow_deletes) for c in engine.cc.connector_order if c in engine.directories]
+        steps += exported
+        # Confirming imports: what the directories now hold, synchronized again.
+        steps += engine.run_cycle("delta", export=False)
+    session.steps = steps
+    session.cycle = cycle
+    return steps

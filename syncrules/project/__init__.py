@@ -1,0 +1,1 @@
+"""Projects (syncrules.toml), fixture directories and the simulated directories behind them."""
