@@ -88,6 +88,11 @@ _ALL = [
     _c("SR311", "invalid-guid", "An identifier that is not a GUID."),
     _c("SR312", "precedence-cycle", "Relative precedences (before/after) that form a cycle."),
     _c("SR313", "missing-anchor", "A connector that declares no anchor attribute.", Severity.WARNING),
+    # --- projects and fixtures
+    _c("SR701", "unreadable-project", "syncrules.toml cannot be read or is not valid TOML."),
+    _c("SR702", "bad-project-setting", "A setting in syncrules.toml has the wrong type or value."),
+    _c("SR703", "no-rule-files", "The project's rule globs match no .sync files."),
+    _c("SR710", "bad-fixture", "A fixture record does not fit the connector schema or is malformed."),
     # --- import (syncrules import ...)
     _c("SR801", "unreadable-export", 'An export file that cannot be read or is not well-formed XML (DTDs are refused).'),
     _c("SR802", "unrecognised-export", 'A source that is neither an export folder nor a rule, connector or metaverse XML file.'),

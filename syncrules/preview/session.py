@@ -43,8 +43,8 @@ def open_project(path: Path) -> OpenResult:
     sink = DiagnosticSink()
     if path.is_file():
         path = path.parent
-    project = load_project(path, sink)
     sources: dict[str, SourceFile] = {}
+    project = load_project(path, sink, sources)
     if project is None:
         return OpenResult(None, sink.sorted(), sources)
     files = project.rule_files()
@@ -65,7 +65,7 @@ def open_project(path: Path) -> OpenResult:
         fx = project.connectors.get(connector.name)
         fixture = None
         if fx is not None and fx.fixture is not None:
-            fixture = load_fixture(fx.fixture, connector, sink, display_path(fx.fixture))
+            fixture = load_fixture(fx.fixture, connector, sink, display_path(fx.fixture), sources)
             if fixture is None:
                 continue
             # `ldifde -f` writes every object as a `changetype: add` record: in the snapshot file
@@ -73,7 +73,7 @@ def open_project(path: Path) -> OpenResult:
             fixture.records.extend(_as_records(c for c in fixture.changes if c.operation == "add"))
             fixture.changes = [c for c in fixture.changes if c.operation != "add"]
             if fx.changes is not None:
-                changes = load_fixture(fx.changes, connector, sink, display_path(fx.changes))
+                changes = load_fixture(fx.changes, connector, sink, display_path(fx.changes), sources)
                 if changes is None:
                     continue
                 fixture.changes.extend(changes.changes)

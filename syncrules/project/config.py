@@ -78,7 +78,7 @@ def _line_of(text: str, key: str) -> int:
     return 1
 
 
-def load_project(directory: Path, sink: DiagnosticSink) -> Project | None:
+def load_project(directory: Path, sink: DiagnosticSink, sources: dict[str, SourceFile] | None = None) -> Project | None:
     path = directory / PROJECT_FILE
     shown = str(path)
     try:
@@ -90,6 +90,8 @@ def load_project(directory: Path, sink: DiagnosticSink) -> Project | None:
         sink.error("SR701", f"cannot read {shown}: {exc}")
         return None
     src = SourceFile(shown, text)
+    if sources is not None:
+        sources[shown] = src
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -18,6 +18,7 @@ import binascii
 import csv
 import datetime as _dt
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,11 @@ _SEP = "x-syncrules-separator"
 class Fixture:
     records: list[ImportRecord] = field(default_factory=list)
     changes: list[ChangeRecord] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # source line of each record
+
+    def add(self, record: ImportRecord, line: int) -> None:
+        self.records.append(record)
+        self.lines.append(line)
 
 
 class _Typer:
@@ -201,12 +207,21 @@ def _read(path: Path, sink: DiagnosticSink) -> SourceFile | None:
         return None
 
 
-def load_fixture(path: Path, connector: ir.Connector, sink: DiagnosticSink, display: str | None = None) -> Fixture | None:
+def load_fixture(
+    path: Path,
+    connector: ir.Connector,
+    sink: DiagnosticSink,
+    display: str | None = None,
+    sources: dict[str, SourceFile] | None = None,
+) -> Fixture | None:
+    """Load one fixture file; its text is added to ``sources`` so diagnostics can quote it."""
     source = _read(path, sink)
     if source is None:
         return None
     if display:
         source = SourceFile(display, source.text)
+    if sources is not None:
+        sources[source.path] = source
     typer = _Typer(connector, source, sink)
     suffix = path.suffix.lower()
     if suffix == ".ldif":
@@ -228,12 +243,13 @@ def _check_duplicates(fixture: Fixture, typer: _Typer) -> None:
     dns: dict[str, int] = {}
     anchors: dict[str, int] = {}
     for index, r in enumerate(fixture.records):
+        line = fixture.lines[index] if index < len(fixture.lines) else 1
         key = normalize_dn(r.dn)
         if key in dns:
-            typer.error(getattr(r, "_line", 1), f"duplicate DN {r.dn!r} (record {dns[key] + 1} has it too)")
+            typer.error(line, f"duplicate DN {r.dn!r} (also at line {fixture.lines[dns[key]]})")
         dns.setdefault(key, index)
         if r.anchor in anchors:
-            typer.error(getattr(r, "_line", 1), f"duplicate anchor {r.anchor!r} on {r.dn!r}")
+            typer.error(line, f"duplicate anchor {r.anchor!r} on {r.dn!r}")
         anchors.setdefault(r.anchor, index)
 
 
@@ -253,13 +269,22 @@ def _load_ldif(source: SourceFile, typer: _Typer) -> Fixture | None:
     import ldif
 
     lines = source.text.replace("\r\n", "\n").split("\n")
+    for number, ln in enumerate(lines, start=1):
+        if ln and not ln.startswith((" ", "#", "-")) and ":" not in ln:
+            typer.error(number, f"malformed LDIF line: expected `attribute: value`, got {_short(ln)}")
+            return None
     prepared = "\n".join(f"{_SEP}: -" if ln == "-" else ln for ln in lines)
-    parser = ldif.LDIFParser(io.BytesIO(prepared.encode("utf-8")), encoding=None, strict=True)
+    # strict=False: the package rejects DNs that are not LDAP-shaped (HR exports use plain ids);
+    # structural problems still raise and are reported below.
+    logging.getLogger("ldif").setLevel(logging.ERROR)
+    parser = ldif.LDIFParser(io.BytesIO(prepared.encode("utf-8")), encoding=None, strict=False)
     starts = _record_lines(source.text)
     fixture = Fixture()
     index = 0
     try:
         for dn, entry in parser.parse():
+            if dn is None and not entry:
+                continue  # a lone `version: 1` block
             line = starts[index] if index < len(starts) else 1
             index += 1
             if dn is None:
@@ -289,9 +314,7 @@ def _content(fixture: Fixture, typer: _Typer, dn: str, attrs: dict[str, list[Any
     anchor = typer.anchor(object_type, typed, None, line, dn)
     if anchor is None:
         return
-    record = ImportRecord(dn, object_type, anchor, typed)
-    record._line = line  # type: ignore[attr-defined]
-    fixture.records.append(record)
+    fixture.add(ImportRecord(dn, object_type, anchor, typed), line)
 
 
 def _pop_ci(attrs: dict[str, list[Any]], name: str) -> list[Any]:
@@ -449,9 +472,7 @@ def _structured_object(fixture: Fixture, typer: _Typer, data: dict[str, Any], li
     anchor = typer.anchor(object_type, typed, data.get("anchor"), line, dn)
     if anchor is None:
         return
-    record = ImportRecord(dn, object_type, anchor, typed)
-    record._line = line  # type: ignore[attr-defined]
-    fixture.records.append(record)
+    fixture.add(ImportRecord(dn, object_type, anchor, typed), line)
 
 
 def _structured_change(fixture: Fixture, typer: _Typer, data: dict[str, Any], line: int) -> None:
@@ -474,6 +495,7 @@ def _structured_change(fixture: Fixture, typer: _Typer, data: dict[str, Any], li
             _structured_object(fixture, typer, data, line)
             if len(fixture.records) > before:
                 r = fixture.records.pop()
+                fixture.lines.pop()
                 fixture.changes.append(ChangeRecord("add", r.dn, r.anchor, r.object_type, r.attrs))
             return
         raw = _as_lists(data.get("attributes"), typer, line)
@@ -520,7 +542,5 @@ def _load_csv(source: SourceFile, typer: _Typer) -> Fixture | None:
         anchor = typer.anchor(object_type, typed, None, row_index, dn_value or f"row {row_index}")
         if anchor is None:
             continue
-        record = ImportRecord(dn_value or anchor, object_type, anchor, typed)
-        record._line = row_index  # type: ignore[attr-defined]
-        fixture.records.append(record)
+        fixture.add(ImportRecord(dn_value or anchor, object_type, anchor, typed), row_index)
     return fixture

@@ -1,0 +1,66 @@
+"""`syncrules run` on the Contoso example: the plan, the JSON contract, and the export round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from syncrules.cli import main
+from syncrules.preview.session import open_project, run_cycle
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "contoso"
+SCHEMA = json.loads((ROOT / "docs" / "preview-json.schema.json").read_text(encoding="utf-8"))
+
+
+def test_text_plan_lists_adds_and_closes_with_a_summary() -> None:
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--color", "never"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("Preview of 'contoso': initial cycle")
+    assert '  + add CN={' in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("Plan: ") and "to add" in last and "to delete" in last
+
+
+def test_json_validates_against_the_shipped_schema_and_is_deterministic() -> None:
+    first = CliRunner().invoke(main, ["run", str(EXAMPLE), "--format", "json"])
+    second = CliRunner().invoke(main, ["run", str(EXAMPLE), "--format", "json"])
+    assert first.exit_code == 0
+    assert first.output == second.output
+    doc = json.loads(first.output)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["format"] == 1
+    people = [m for m in doc["metaverse"] if m["object_type"] == "person"]
+    assert people and all(m["links"] for m in people)
+    # Lineage names the rule, connector, object and precedence of every attribute.
+    some = people[0]
+    for attr in some["attributes"]:
+        lin = some["lineage"][attr]
+        assert lin["rule"].startswith(("In from", "In to")) and lin["connector"] == "contoso.com"
+    adds = [o for o in doc["connector_spaces"]["contoso.onmicrosoft.com - AAD"] if o["pending_export"]]
+    assert adds and all(o["pending_export"]["operation"] == "add" for o in adds)
+    assert doc["summary"]["add"] == len(adds)
+
+
+def test_detailed_exitcode() -> None:
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "--detailed-exitcode"])
+    assert result.exit_code == 2  # there are changes to make
+
+
+def test_apply_exports_then_delta_leaves_nothing_pending() -> None:
+    opened = open_project(EXAMPLE)
+    assert opened.session is not None, [d.message for d in opened.diagnostics]
+    session = opened.session
+    run_cycle(session, "initial", apply_exports=True)
+    steps = run_cycle(session, "delta", apply_exports=False)
+    assert all(s.status == "success" for s in steps), [(s.connector, s.profile, s.status) for s in steps]
+    for connector in session.engine.cc.connector_order:
+        for obj in session.engine.spaces[connector]:
+            assert obj.pending_export is None, obj
+            assert obj.export_memory == {}, obj
+    aad = session.directories["contoso.onmicrosoft.com - AAD"]
+    assert len(aad.entries) == len(session.engine.mv)
