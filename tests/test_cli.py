@@ -124,3 +124,17 @@ def test_fmt_reports_syntax_errors(tmp_path: Path) -> None:
     code, out = run("fmt", str(f))
     assert code == 1
     assert "bad.sync:1:" in out
+
+
+def test_init_scaffolds_a_project_that_checks_formats_and_previews(tmp_path: Path) -> None:
+    target = tmp_path / "starter"
+    code, out = run("init", str(target))
+    assert code == 0 and "Created" in out
+    assert run("check", str(target)) == (0, "")
+    assert run("fmt", "--check", str(target))[0] == 0
+    code, out = run("run", str(target), "--color", "never")
+    assert code == 0
+    assert "+ add uid=e1001,ou=people,dc=example,dc=com" in out
+    assert "e1003" not in out  # the terminated worker gets no account
+    assert out.strip().endswith("Plan: 2 to add, 0 to change, 0 to delete, 0 errors.")
+    assert run("init", str(target))[0] == 2  # never overwrites

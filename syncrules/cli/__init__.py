@@ -153,6 +153,15 @@ def run(
     sys.exit(EXIT_OK)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Create a small working project (HR CSV → metaverse → LDAP) to start from."""
+    from syncrules.project.scaffold import scaffold
+
+    sys.exit(scaffold(directory))
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import configurations from other tools into .sync files."""
