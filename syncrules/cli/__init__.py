@@ -154,6 +154,42 @@ def run(
 
 
 @main.command()
+@click.argument("project", type=click.Path(exists=True))
+@click.option("--object", "object_ref", required=True, help="The object's DN or anchor.")
+@click.option("--connector", default=None, help="Look only in this connector space.")
+@click.option("--cycle", type=click.Choice(["initial", "delta"]), default="initial", show_default=True)
+@click.option("--apply-exports", is_flag=True, help="Export and run the confirming imports before explaining.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(project: str, object_ref: str, connector: str | None, cycle: str, apply_exports: bool, fmt: str) -> None:
+    """Explain one object: scope, join, projection, every flow by precedence, and its exports."""
+    import json
+    from pathlib import Path
+
+    from syncrules.diagnostics.render import render_text as render_diags
+    from syncrules.preview.explain import explain as explain_object
+    from syncrules.preview.explain import find_object, render_explain_text
+    from syncrules.preview.session import open_project, run_cycle
+
+    opened = open_project(Path(project))
+    if opened.session is None:
+        click.echo(render_diags(opened.diagnostics, opened.sources), nl=False)
+        sys.exit(EXIT_FINDINGS)
+    session = opened.session
+    run_cycle(session, cycle, apply_exports=apply_exports)
+    obj = find_object(session.engine, object_ref, connector)
+    if obj is None:
+        where = f"connector {connector!r}" if connector else "any connector space"
+        click.echo(f"error: no object with DN or anchor {object_ref!r} in {where}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    doc = explain_object(session.engine, obj)
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_explain_text(doc), nl=False)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 def init(directory: str) -> None:
     """Create a small working project (HR CSV → metaverse → LDAP) to start from."""
