@@ -8,11 +8,19 @@ has a scenario test under tests/conformance/sync/.
 Processing is object-at-a-time and driven by indexes: an import touches the objects it reads, a
 delta synchronization touches the objects with a pending import plus the metaverse objects they
 change, and joins are dictionary lookups, never scans.
+
+A synchronization step runs in two phases over the objects it processes: first every object is
+disconnected, joined or projected (object-level operations), then attribute flow runs for every
+linked object. Doing the links first means a reference to an object that is joined later in the
+same step still resolves, without processing the referring object twice. An object whose flows
+fail keeps its previous metaverse state and its pending import, and a link made for it in this
+step is undone, so no error leaves an object half-updated.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +61,29 @@ DEFAULT_DELETION_THRESHOLD = 500
 SUCCESS = "success"
 COMPLETED_ERRORS = "completed-errors"
 COMPLETED_WARNINGS = "completed-warnings"
+COMPLETED_TRANSIENT = "completed-transient-objects"
 STOPPED_ERROR_LIMIT = "stopped-error-limit"
 STOPPED_DELETION_THRESHOLD = "stopped-deletion-threshold-exceeded"
 STOPPED_STAGING = "stopped-staging-mode"
 
+# Per-object error codes raised by the engine itself (evaluation errors keep the evaluator's
+# codes: SR600 for Error(), SR601 for conversion and other evaluation failures).
+E_AMBIGUOUS_JOIN = "ambiguous-join"
+E_MULTIPLE_JOIN_RULES = "multiple-join-rules"
+E_MIXED_MERGE = "mixed-merge-types"
+E_MISSING_REQUIRED = "missing-required-attribute"
+E_MISSING_DN = "missing-dn"
+E_DN_IN_USE = "dn-in-use"
+E_CANNOT_PROJECT = "cannot-project"
+E_EXPORT_REJECTED = "export-rejected"
+E_BAD_CHANGE = "invalid-change-record"
+# Warnings.
+W_NOT_REIMPORTED = "exported-change-not-reimported"
+W_TRANSIENT = "transient-object"
+
 PROFILES = ("full-import", "delta-import", "full-sync", "delta-sync", "export")
+
+_HOLDING_LINKS = ("provision", "sticky-join")
 
 
 @dataclass
@@ -94,6 +120,10 @@ class EngineOptions:
     staging: bool = False
 
 
+# One contribution to a target attribute: (sort key, value, lineage or rule, merge type).
+_Contribution = tuple[tuple[int, int, int], Any, Any, str]
+
+
 class Engine:
     def __init__(
         self,
@@ -106,6 +136,7 @@ class Engine:
         self.options = options or EngineOptions()
         self.directories: dict[str, ConnectedDirectory] = dict(directories or {})
         self.spaces: dict[str, ConnectorSpace] = {name: ConnectorSpace(name) for name in self.cc.connector_order}
+        self._connector_index = {name: i for i, name in enumerate(self.cc.connector_order)}
         self.mv = Metaverse()
         for attribute, case_sensitive in sorted(self.cc.mv_indexes):
             self.mv.ensure_index(attribute, case_sensitive)
@@ -113,14 +144,30 @@ class Engine:
             for attribute, case_sensitive in sorted(indexes):
                 self.spaces[name].ensure_index(attribute, case_sensitive)
         self._param_overrides = parameters or {}
-        self._params_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._partitions: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._connector_params: dict[str, dict[str, Any]] = {}
+        # OU filtering: (container, include?) per connector, most specific first.
+        self._containers: dict[str, list[tuple[str, bool]]] = {}
+        self._has_includes: dict[str, bool] = {}
         self._prepare_parameters()
-        # Reverse references: who points at whom, so a newly joined or provisioned object can
-        # finish the references that were waiting for it.
+        # Connector-space references: referenced DN → referring objects, and per object the DNs
+        # it refers to (so removing an object does not scan the index).
         self._cs_referrers: dict[str, dict[str, set[str]]] = {name: {} for name in self.cc.connector_order}
+        self._refs_of: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in self.cc.connector_order}
+        self._ref_attrs: dict[tuple[str, str], tuple[str, ...]] = {
+            key: tuple(a.name for a in attrs.values() if a.type == "reference") for key, attrs in self.cc.cs_types.items()
+        }
+        # Metaverse references: referenced object → metaverse objects whose attributes point at it.
         self._mv_referrers: dict[str, set[str]] = {}
+        # Outbound references held back: (connector, referenced mv id) → mv ids waiting for it.
+        self._waiting: dict[tuple[str, str], set[str]] = {}
+        # Metaverse objects whose outbound synchronization must run again (retry provisioning).
+        self._retry: dict[str, None] = {}
+        self._outbound_connectors: dict[str, list[str]] = {}
+        for connector, mv_type in self.cc.outbound:
+            self._outbound_connectors.setdefault(mv_type, []).append(connector)
+        for targets in self._outbound_connectors.values():
+            targets.sort(key=self._connector_index.__getitem__)
         self._step: StepResult | None = None
         self._created: set[str] = set()  # metaverse objects created during the current step
         self.history: list[StepResult] = []
@@ -136,20 +183,42 @@ class Engine:
             base.update(self._param_overrides.get(c.name, {}))
             self._connector_params[c.name] = base
             parts: list[tuple[str, dict[str, Any]]] = []
+            containers: list[tuple[str, bool]] = []
             for p in c.partitions:
                 merged = dict(base)
                 merged.update({n: v for n, v in p.parameters if v is not None})
                 parts.append((normalize_dn(p.dn), merged))
+                containers.extend((normalize_dn(dn), True) for dn in p.includes)
+                containers.extend((normalize_dn(dn), False) for dn in p.excludes)
             parts.sort(key=lambda kv: -len(kv[0]))  # most specific partition first
+            containers.sort(key=lambda kv: -len(kv[0]))
             self._partitions[c.name] = parts
+            self._containers[c.name] = containers
+            self._has_includes[c.name] = any(inc for _, inc in containers)
 
     def parameters_for(self, connector: str, dn: str) -> dict[str, Any]:
         """Parameters for an object: connector values overlaid with its partition's (by DN suffix)."""
-        norm = normalize_dn(dn)
-        for suffix, params in self._partitions.get(connector, ()):
-            if norm == suffix or norm.endswith("," + suffix):
-                return params
+        parts = self._partitions.get(connector)
+        if parts:
+            norm = normalize_dn(dn)
+            for suffix, params in parts:
+                if norm == suffix or norm.endswith("," + suffix):
+                    return params
         return self._connector_params.get(connector, {})
+
+    def _importable(self, connector: str, object_type: str, dn: str) -> bool:
+        """The connector's filters: declared object types only, and OU include/exclude lists
+        (the most specific listed container decides; with any include, unlisted DNs are out)."""
+        if (connector, object_type) not in self.cc.cs_types:
+            return False
+        containers = self._containers.get(connector)
+        if not containers:
+            return True
+        norm = normalize_dn(dn)
+        for suffix, include in containers:
+            if norm == suffix or norm.endswith("," + suffix):
+                return include
+        return not self._has_includes[connector]
 
     # ================================================================== errors
     def _error(self, cs_or_mv: Any, rule: str | None, attribute: str | None, code: str, message: str, span: Any = None) -> None:
@@ -235,154 +304,202 @@ class Engine:
         return results
 
     # ================================================================== import
+    def _directory(self, connector: str) -> ConnectedDirectory:
+        directory = self.directories.get(connector)
+        if directory is None:
+            raise KeyError(f"connector {connector!r} has no directory")
+        return directory
+
     def _typed(self, connector: str, object_type: str, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Drop empty values; references are kept as DN strings (``Ref``)."""
+        """The attribute inclusion list: declared attributes only, empty values dropped,
+        references as :class:`Ref`, multi-valued attributes as lists."""
         out: dict[str, Any] = {}
         types = self.cc.cs_types.get((connector, object_type), {})
         for name, value in attrs.items():
-            if value is None or value == [] or value == "":
-                continue
             decl = types.get(name)
-            if decl is not None and decl.type == "reference":
+            if decl is None or value is None or value == [] or value == "":
+                continue
+            if decl.type == "reference":
                 value = [Ref(v) for v in value] if isinstance(value, list) else Ref(value)
-            if decl is not None and decl.multi and not isinstance(value, list):
+            if decl.multi and not isinstance(value, list):
                 value = [value]
             out[name] = value
         return out
 
     def _full_import(self, connector: str) -> None:
-        directory = self.directories.get(connector)
-        if directory is None:
-            raise KeyError(f"connector {connector!r} has no directory to import from")
+        directory = self._directory(connector)
         space = self.spaces[connector]
+        step = self._step
+        assert step is not None
         seen: set[str] = set()
         for record in directory.read_all():
-            obj = self._import_record(space, record)
-            if obj is not None:
-                seen.add(obj.guid)
-        # Objects the directory no longer shows are deleted (not placeholders, not unexported adds).
-        for obj in list(space):
-            if obj.guid in seen or obj.placeholder or obj.anchor is None:
+            if not self._importable(connector, record.object_type, record.dn):
+                step.bump("filtered")
+                continue
+            seen.add(self._import_record(space, record).guid)
+        # Objects the directory no longer shows are deleted. Placeholders were never there, and a
+        # provisioned object that has not been confirmed yet is still waiting for its export.
+        for obj in list(space.objects.values()):
+            if obj.guid in seen or obj.placeholder or (obj.anchor is None and not obj.deleted):
                 continue
             if obj.pending_import != PI_DELETE:
-                obj.pending_import = PI_DELETE
-                self._step.bump("deletes")  # type: ignore[union-attr]
+                space.mark(obj, PI_DELETE)
+                step.bump("deletes")
+        self._finish_import(space)
 
     def _delta_import(self, connector: str) -> None:
-        directory = self.directories.get(connector)
-        if directory is None:
-            raise KeyError(f"connector {connector!r} has no directory to import from")
+        directory = self._directory(connector)
         space = self.spaces[connector]
         for change in directory.read_changes():
             self._import_change(space, change)
+        self._finish_import(space)
+
+    def _finish_import(self, space: ConnectorSpace) -> None:
+        """Transient objects whose rename or delete has not been imported end the step with
+        ``completed-transient-objects`` (they resolve on a later import)."""
+        step = self._step
+        assert step is not None
+        waiting = [space.objects[g] for g in space.transients if space.objects[g].pending_import != PI_DELETE]
+        for obj in waiting:
+            self._warning(obj, None, W_TRANSIENT, "another object took this object's DN; waiting for its rename or delete to be imported")
+        if waiting and step.status == SUCCESS:
+            step.status = COMPLETED_TRANSIENT
 
     def _import_change(self, space: ConnectorSpace, change: ChangeRecord) -> None:
         step = self._step
         assert step is not None
-        obj = (space.get_by_anchor(change.anchor) if change.anchor else None) or space.get_by_dn(change.dn)
+        obj = space.get_by_anchor(change.anchor) if change.anchor else None
+        if obj is None and change.operation in ("delete", "rename"):
+            candidate = space.get_by_dn(change.dn)
+            if candidate is not None and not candidate.placeholder and (change.anchor is None or candidate.anchor in (None, change.anchor)):
+                obj = candidate
         if change.operation == "delete":
             if obj is not None and not obj.placeholder:
-                obj.pending_import = PI_DELETE
+                space.mark(obj, PI_DELETE)
                 step.bump("deletes")
             return
-        if change.operation == "rename" and obj is not None:
-            self._rename_cs(space, obj, change.new_dn or change.dn)
-            obj.pending_import = PI_UPDATE if obj.pending_import == PI_NONE else obj.pending_import
-            step.bump("updates")
-            if change.attrs:
-                self._import_record(space, ImportRecord(obj.dn, change.object_type or obj.object_type or "", obj.anchor or "", change.attrs))
+        if change.operation == "rename":
+            anchor = change.anchor or (obj.anchor if obj is not None else None)
+            object_type = change.object_type or (obj.object_type if obj is not None else None)
+            attrs = change.attrs if change.attrs else (dict(obj.attrs) if obj is not None else {})
+            new_dn = change.new_dn or change.dn
+        else:
+            anchor, object_type, attrs, new_dn = change.anchor, change.object_type, change.attrs, change.new_dn or change.dn
+        if anchor is None or object_type is None:
+            self._error(change.dn, None, None, E_BAD_CHANGE, f"the {change.operation} record for {change.dn!r} lacks an anchor or object type")
             return
-        if change.anchor is None or change.object_type is None:
-            self._error(change.dn, None, None, "SR702", f"the change record for {change.dn!r} lacks an anchor or object type")
+        if not self._importable(space.name, object_type, new_dn):
+            # Moved (or changed) out of the connector's scope: for the connector space it is gone.
+            if obj is not None and not obj.placeholder:
+                space.mark(obj, PI_DELETE)
+                step.bump("deletes")
+            else:
+                step.bump("filtered")
             return
-        self._import_record(space, ImportRecord(change.new_dn or change.dn, change.object_type, change.anchor, change.attrs))
+        self._import_record(space, ImportRecord(new_dn, object_type, anchor, attrs))
 
-    def _import_record(self, space: ConnectorSpace, record: ImportRecord) -> CSObject | None:
+    def _import_record(self, space: ConnectorSpace, record: ImportRecord) -> CSObject:
+        """Match by anchor first, then by DN (placeholder, provisioned object, or transient)."""
         step = self._step
         assert step is not None
         attrs = self._typed(space.name, record.object_type, record.attrs)
         obj = space.get_by_anchor(record.anchor)
         if obj is None:
-            by_dn = space.get_by_dn(record.dn)
-            if by_dn is not None:
-                if by_dn.placeholder:
-                    # The real object overwrites the placeholder that stood in for it.
-                    by_dn.placeholder = False
-                    by_dn.object_type = record.object_type
-                    space.set_anchor(by_dn, record.anchor)
-                    self._replace_attrs(space, by_dn, attrs)
-                    by_dn.pending_import = PI_ADD
-                    step.bump("adds")
-                    self._note_references(space, by_dn)
-                    return by_dn
-                if by_dn.anchor is None:
-                    if by_dn.pending_export is not None and by_dn.pending_export.operation == PE_ADD:
-                        # A provisioned object that was never exported meets a real object with its DN:
-                        # drop the export object and retry provisioning its metaverse object.
-                        self._drop_unexported(space, by_dn)
+            other = space.get_by_dn(record.dn)
+            if other is not None:
+                if other.placeholder:
+                    return self._fill_placeholder(space, other, record, attrs)
+                if other.anchor is None:
+                    pe = other.pending_export
+                    if pe is not None and pe.operation == PE_ADD:
+                        # A provisioned object that was never exported meets a real object with
+                        # its DN: drop the export object and retry provisioning its metaverse object.
+                        self._drop_unexported(space, other)
                     else:
-                        # The confirming import of an object we exported: it gets its anchor now.
-                        space.set_anchor(by_dn, record.anchor)
-                        self._confirm(space, by_dn, record.object_type, attrs)
-                        return by_dn
+                        # The confirming import of an object this engine exported: it gets its anchor.
+                        space.set_anchor(other, record.anchor)
+                        obj = other
                 else:
-                    # Same DN, different anchor: the old object was renamed or deleted in the directory.
-                    space.rename(by_dn, f"{{transient:{by_dn.guid}}}")
-                    by_dn.transient = True
-                    step.bump("transients")
-            obj = CSObject(space.new_guid(), space.name, record.dn, record.object_type, record.anchor)
-            obj.attrs = {}
-            space.add(obj)
-            self._replace_attrs(space, obj, attrs)
-            obj.pending_import = PI_ADD
-            obj.changed = set(attrs)
-            step.bump("adds")
-            self._note_references(space, obj)
-            return obj
-        # Matched by anchor.
+                    # Same DN, different anchor: the old object was renamed or deleted.
+                    self._make_transient(space, other)
+            if obj is None:
+                obj = CSObject(space.new_guid(), space.name, record.dn, record.object_type, record.anchor)
+                space.add(obj)
+                self._replace_attrs(space, obj, attrs)
+                space.mark(obj, PI_ADD)
+                obj.changed = set(attrs)
+                step.bump("adds")
+                self._note_references(space, obj)
+                return obj
         if obj.transient:
             obj.transient = False
-        if obj.object_type != record.object_type:
-            obj.object_type = record.object_type
-            if obj.dn != record.dn:
-                self._rename_cs(space, obj, record.dn)
-            self._replace_attrs(space, obj, attrs)
-            obj.pending_import = PI_DELETE_ADD
-            step.bump("delete-adds")
-            self._note_references(space, obj)
-            return obj
+            space.transients.pop(obj.guid, None)
+        obj.deleted = False  # still in the directory: a delete we exported did not take
         renamed = obj.dn != record.dn
         if renamed:
             self._rename_cs(space, obj, record.dn)
-        self._confirm(space, obj, record.object_type, attrs, renamed)
+        if obj.object_type != record.object_type:
+            # A different object type means different rules: a complete resynchronization.
+            obj.object_type = record.object_type
+            obj.export_memory.clear()
+            self._replace_attrs(space, obj, attrs)
+            obj.changed = set(attrs)
+            space.mark(obj, PI_DELETE_ADD)
+            step.bump("delete-adds")
+            self._note_references(space, obj)
+            return obj
+        self._confirm(space, obj, attrs, renamed)
         return obj
 
-    def _confirm(self, space: ConnectorSpace, obj: CSObject, object_type: str, attrs: dict[str, Any], renamed: bool = False) -> None:
+    def _fill_placeholder(self, space: ConnectorSpace, ph: CSObject, record: ImportRecord, attrs: dict[str, Any]) -> CSObject:
+        """The real object overwrites the placeholder that stood in for it."""
+        ph.placeholder = False
+        ph.object_type = record.object_type
+        space.set_anchor(ph, record.anchor)
+        if ph.dn != record.dn:
+            space.rename(ph, record.dn)
+        self._replace_attrs(space, ph, attrs)
+        space.mark(ph, PI_ADD)
+        ph.changed = set(attrs)
+        assert self._step is not None
+        self._step.bump("adds")
+        self._note_references(space, ph)
+        return ph
+
+    def _make_transient(self, space: ConnectorSpace, obj: CSObject) -> None:
+        space.rename(obj, f"{{transient:{obj.guid}}}")
+        obj.transient = True
+        space.transients[obj.guid] = None
+        assert self._step is not None
+        self._step.bump("transients")
+
+    def _confirm(self, space: ConnectorSpace, obj: CSObject, attrs: dict[str, Any], renamed: bool) -> None:
         """Apply imported values to a known object; check them against the export memory."""
         step = self._step
         assert step is not None
-        changed = {k for k in set(attrs) | set(obj.attrs) if not _same(attrs.get(k), obj.attrs.get(k))}
-        for name, exported in list(obj.export_memory.items()):
-            if _same(attrs.get(name), exported):
-                del obj.export_memory[name]
-            else:
-                self._warning(
-                    obj,
-                    name,
-                    "exported-change-not-reimported",
-                    f"exported {name} = {_show(exported)} but the directory shows {_show(attrs.get(name))}",
-                )
-                del obj.export_memory[name]
+        current = obj.attrs
+        changed = {k for k in attrs.keys() | current.keys() if not _same(attrs.get(k), current.get(k))}
+        if obj.export_memory:
+            for name, exported in sorted(obj.export_memory.items()):
+                if not _same(attrs.get(name), exported):
+                    self._warning(
+                        obj,
+                        name,
+                        W_NOT_REIMPORTED,
+                        f"exported {name} = {_show(exported)} but the directory shows {_show(attrs.get(name))}",
+                    )
+            obj.export_memory.clear()
         if changed or renamed:
-            self._replace_attrs(space, obj, attrs)
-            if obj.pending_import in (PI_NONE, PI_UPDATE):
-                obj.pending_import = PI_UPDATE if obj.anchor is not None else PI_ADD
+            for name in changed:
+                space.set_attr(obj, name, attrs.get(name))
+            if obj.pending_import in (PI_NONE, PI_DELETE):
+                space.mark(obj, PI_UPDATE)
             obj.changed |= changed
             step.bump("updates")
-            self._note_references(space, obj)
-        elif obj.pending_import == PI_NONE and obj.mv_id is None and obj.link_rule is None:
-            pass
-        if obj.pending_export is not None and obj.pending_export.operation == PE_ADD and obj.anchor is not None:
+            if obj.object_type is not None and changed.intersection(self._ref_attrs.get((space.name, obj.object_type), ())):
+                self._note_references(space, obj)
+        pe = obj.pending_export
+        if pe is not None and pe.operation == PE_ADD and obj.anchor is not None:
             obj.pending_export = None
 
     def _replace_attrs(self, space: ConnectorSpace, obj: CSObject, attrs: dict[str, Any]) -> None:
@@ -394,27 +511,54 @@ class Engine:
                 space.set_attr(obj, name, value)
 
     def _rename_cs(self, space: ConnectorSpace, obj: CSObject, new_dn: str) -> None:
+        occupant = space.get_by_dn(new_dn)
+        if occupant is not None and occupant is not obj:
+            if occupant.placeholder:
+                self._remove_cs(space, occupant)
+            elif occupant.anchor is None and occupant.pending_export is not None and occupant.pending_export.operation == PE_ADD:
+                self._drop_unexported(space, occupant)
+            else:
+                self._make_transient(space, occupant)
         old = normalize_dn(obj.dn)
         space.rename(obj, new_dn)
-        # Objects that referred to the old DN must be re-evaluated.
-        for guid in self._cs_referrers[space.name].pop(old, set()):
-            ref = space.objects.get(guid)
-            if ref is not None and ref.pending_import == PI_NONE:
-                ref.pending_import = PI_UPDATE
+        # Objects that referred to the old or the new name see a different object now.
+        referrers = self._cs_referrers[space.name]
+        for key in (old, normalize_dn(new_dn)):
+            for guid in referrers.get(key, ()):
+                self._touch(space, guid)
+
+    def _touch(self, space: ConnectorSpace, guid: str) -> None:
+        """Mark a joined object for re-evaluation (its references may resolve differently)."""
+        ref = space.objects.get(guid)
+        if ref is not None and ref.mv_id is not None and ref.pending_import == PI_NONE:
+            space.mark(ref, PI_UPDATE)
 
     def _note_references(self, space: ConnectorSpace, obj: CSObject) -> None:
         """Record what ``obj`` refers to; referenced DNs not yet imported become placeholders."""
+        referrers = self._cs_referrers[space.name]
+        refs_of = self._refs_of[space.name]
+        for key in refs_of.pop(obj.guid, ()):
+            holders = referrers.get(key)
+            if holders is not None:
+                holders.discard(obj.guid)
+                if not holders:
+                    del referrers[key]
         if obj.object_type is None:
             return
-        for name in self.cc.reference_attributes(space.name, obj.object_type):
+        keys: list[str] = []
+        for name in self._ref_attrs.get((space.name, obj.object_type), ()):
             for dn in values_of(obj.attrs.get(name)):
                 key = normalize_dn(str(dn))
-                self._cs_referrers[space.name].setdefault(key, set()).add(obj.guid)
-                if space.get_by_dn(str(dn)) is None:
+                referrers.setdefault(key, set()).add(obj.guid)
+                keys.append(key)
+                if key not in space.by_dn:
                     ph = CSObject(space.new_guid(), space.name, str(dn), None)
                     ph.placeholder = True
                     space.add(ph)
-                    self._step.bump("placeholders")  # type: ignore[union-attr]
+                    assert self._step is not None
+                    self._step.bump("placeholders")
+        if keys:
+            refs_of[obj.guid] = tuple(keys)
 
     def _drop_unexported(self, space: ConnectorSpace, obj: CSObject) -> None:
         if obj.mv_id is not None:
@@ -422,63 +566,106 @@ class Engine:
             if mv is not None:
                 mv.links.pop(space.name, None)
                 mv.retry_provisioning = True
+                self._retry[mv.id] = None
+        self._remove_cs(space, obj)
+
+    def _remove_cs(self, space: ConnectorSpace, obj: CSObject) -> None:
         space.remove(obj)
+        referrers = self._cs_referrers[space.name]
+        for key in self._refs_of[space.name].pop(obj.guid, ()):
+            holders = referrers.get(key)
+            if holders is not None:
+                holders.discard(obj.guid)
+                if not holders:
+                    del referrers[key]
 
     # ================================================================== synchronization
     def _synchronize(self, connector: str, full: bool) -> None:
         """Inbound for each object of the connector (all, or those with a pending import), then
-        outbound for every metaverse object that changed."""
+        outbound for every metaverse object that changed (and those waiting to retry)."""
         space = self.spaces[connector]
         step = self._step
         assert step is not None
         if full:
-            todo = [o for o in space if not o.placeholder]
+            todo = [o for o in space.objects.values() if not o.placeholder]
         else:
-            todo = [o for o in space if o.pending_import != PI_NONE and not o.placeholder]
-            todo += [
-                o for o in space if o.pending_import == PI_NONE and o.mv_id is not None and self._mv_retry(o.mv_id)
-            ]
-        todo.sort(key=lambda o: (normalize_dn(o.dn), o.guid))
-        outbound: dict[str, None] = {}
-        for _round in range(8):
-            for obj in todo:
-                if obj.guid not in space.objects:
-                    continue
-                for mv_id in self._inbound(space, obj):
-                    outbound[mv_id] = None
-            # Joining an object can resolve references that other objects hold to it; those
-            # objects were marked pending and are processed again (bounded: references rarely chain).
-            todo = sorted(
-                (o for o in space if o.pending_import != PI_NONE and not o.placeholder and o.mv_id is not None),
-                key=lambda o: (normalize_dn(o.dn), o.guid),
-            )
-            if not todo:
-                break
-        if full:
-            # A full synchronization also re-evaluates outbound rules for every metaverse object
-            # linked to this connector (rules may have changed).
-            for obj in space:
-                if obj.mv_id is not None:
-                    outbound.setdefault(obj.mv_id, None)
+            todo = [space.objects[g] for g in space.pending]
+        todo.sort(key=_dn_order)
+        outbound: dict[str, None] = dict(self._retry)
+        self._retry.clear()
+        fresh: dict[str, bool] = {}  # objects linked in this step → was the MV object projected for them
+        failed: set[str] = set()
+        flows: list[CSObject] = []
+        # Phase 1: disconnect, join, project.
+        for obj in todo:
+            if obj.guid not in space.objects:
+                continue
+            before = len(step.errors)
+            for mv_id in self._inbound_links(space, obj, fresh):
+                outbound[mv_id] = None
+            if len(step.errors) > before:
+                failed.add(obj.guid)
+            elif obj.guid in space.objects:
+                flows.append(obj)
+        # Objects marked for re-evaluation by the links just made (their references resolve now).
+        listed = {o.guid for o in flows}
+        flows.extend(sorted((space.objects[g] for g in space.pending if g not in listed and g not in failed), key=_dn_order))
+        # Phase 2: attribute flow.
+        for obj in flows:
+            if obj.guid not in space.objects:
+                continue
+            if obj.mv_id is None or obj.transient:
+                space.mark(obj, PI_NONE)
+                obj.changed = set()
+                continue
+            mv = self.mv.objects[obj.mv_id]
+            before = len(step.errors)
+            try:
+                self._recompute(mv)
+            except _StopStep:
+                self._rollback(space, obj, fresh)
+                raise
+            if len(step.errors) > before:
+                self._rollback(space, obj, fresh)
+                continue
+            space.mark(obj, PI_NONE)
+            obj.changed = set()
+            outbound[mv.id] = None
         self._run_outbound(outbound)
 
-    def _mv_retry(self, mv_id: str) -> bool:
-        mv = self.mv.objects.get(mv_id)
-        return bool(mv and mv.retry_provisioning)
+    def _rollback(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> None:
+        """Undo a link made in this step for an object whose flows failed (it stays pending)."""
+        if obj.guid not in fresh:
+            return
+        created = fresh.pop(obj.guid)
+        mv = self.mv.objects.get(obj.mv_id or "")
+        obj.mv_id = None
+        obj.link_rule = None
+        if mv is None:
+            return
+        if mv.links.get(space.name) == obj.guid:
+            del mv.links[space.name]
+        if created and not mv.links:
+            self.mv.delete(mv)
+            self._created.discard(mv.id)
+            for referrer in sorted(self._mv_referrers.pop(mv.id, ())):
+                other = self.mv.objects.get(referrer)
+                if other is not None:
+                    self._recompute(other)
 
     def _run_outbound(self, pending: dict[str, None]) -> None:
-        queue = list(pending)
-        done: set[str] = set()
+        queue = deque(pending)
+        queued = set(pending)
         while queue:
-            mv_id = queue.pop(0)
-            if mv_id in done:
-                continue
-            done.add(mv_id)
+            mv_id = queue.popleft()
+            queued.discard(mv_id)
             mv = self.mv.objects.get(mv_id)
             if mv is None:
                 continue
+            # Objects whose references were held back for this one run again.
             for referrer in self._outbound(mv):
-                if referrer not in done:
+                if referrer not in queued:
+                    queued.add(referrer)
                     queue.append(referrer)
 
     # -- inbound ---------------------------------------------------------------------
@@ -489,7 +676,7 @@ class Engine:
         if obj.export_memory:
             view.update(obj.export_memory)
         pe = obj.pending_export
-        if pe is not None and pe.operation in (PE_ADD, PE_UPDATE):
+        if pe is not None and pe.operation in (PE_ADD, PE_UPDATE, PE_RENAME):
             for name, (_, new) in pe.changes.items():
                 if new is None:
                     view.pop(name, None)
@@ -509,72 +696,75 @@ class Engine:
         return member_of
 
     def _rules_in_scope(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], params: dict[str, Any]) -> list[CompiledRule]:
-        rules = self.cc.inbound.get((space.name, obj.object_type or ""), [])
+        rules = self.cc.inbound.get((space.name, obj.object_type or ""))
+        if not rules:
+            return []
         member_of = self._member_of(space, obj)
-        return [r for r in rules if r.scope.matches(view, obj.dn, params, member_of)]
+        dn = obj.dn
+        return [r for r in rules if r.scope.matches(view, dn, params, member_of)]
 
-    def _inbound(self, space: ConnectorSpace, obj: CSObject) -> list[str]:
-        """Inbound synchronization of one connector-space object; returns the metaverse objects to
-        run outbound synchronization for."""
+    def _inbound_links(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> list[str]:
+        """Object-level inbound operations for one object; returns the metaverse objects whose
+        outbound state this changed (disconnected or deleted ones)."""
         step = self._step
         assert step is not None
         affected: list[str] = []
-        if obj.transient:
-            return affected
-        if obj.pending_import in (PI_DELETE, PI_DELETE_ADD):
+        pi = obj.pending_import
+        if pi in (PI_DELETE, PI_DELETE_ADD):
             if obj.mv_id is not None:
-                affected.extend(self._disconnect(space, obj))
-            if obj.pending_import == PI_DELETE:
+                # The directory object is gone (or is a different kind of object now): nothing
+                # to delete in the directory, so no delete is staged.
+                affected.extend(self._disconnect(space, obj, stage_delete=False))
+            if pi == PI_DELETE:
                 self._remove_cs(space, obj)
                 step.bump("deleted")
                 return affected
+            obj.provisioned_by = None
+            obj.pending_export = None
+        if obj.transient or obj.deleted:
+            return affected
         params = self.parameters_for(space.name, obj.dn)
         view = self._inbound_view(space, obj)
         in_scope = self._rules_in_scope(space, obj, view, params)
-        names = {r.name for r in in_scope}
         if obj.mv_id is not None and obj.link_rule is not None:
             link_rule = self.cc.rules_by_name.get(obj.link_rule)
-            if link_rule is not None and link_rule.rule.direction == "inbound" and obj.link_rule not in names:
+            if link_rule is not None and link_rule.rule.direction == "inbound" and link_rule not in in_scope:
                 # Joins are sticky: only leaving the scope of the rule that made the link disconnects.
                 affected.extend(self._disconnect(space, obj))
                 step.bump("disconnectors")
         if obj.mv_id is None:
-            self._join_or_project(space, obj, view, in_scope)
-        if obj.mv_id is not None:
-            mv = self.mv.objects[obj.mv_id]
-            if self._recompute(mv) or mv.id in self.mv.objects:
-                affected.append(mv.id)
-        obj.pending_import = PI_NONE
-        obj.changed = set()
+            self._join_or_project(space, obj, view, in_scope, fresh)
         return affected
 
-    def _join_or_project(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], in_scope: list[CompiledRule]) -> None:
+    def _join_or_project(
+        self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], in_scope: list[CompiledRule], fresh: dict[str, bool]
+    ) -> None:
         step = self._step
         assert step is not None
         joiners = [r for r in in_scope if r.has_join]
-        if len(joiners) > 1:
-            names = ", ".join(repr(r.name) for r in joiners)
-            self._error(obj, joiners[1].name, None, "multiple-join-rules", f"more than one rule with join criteria is in scope: {names}")
-            return
         if not joiners:
             return
+        if len(joiners) > 1:
+            names = ", ".join(repr(r.name) for r in joiners)
+            self._error(obj, joiners[1].name, None, E_MULTIPLE_JOIN_RULES, f"more than one rule with join criteria is in scope: {names}")
+            return
         rule = joiners[0]
+        target_type = rule.rule.target_type
         for group in rule.join:
             candidates: set[str] | None = None
-            missing = False
             for clause in group:
                 value = view.get(clause.cs_attribute)
                 if value is None or value == []:
-                    missing = True
+                    candidates = None
                     break
                 found = self.mv.find(clause.mv_attribute, value, clause.case_sensitive)
                 candidates = found if candidates is None else candidates & found
                 if not candidates:
                     break
-            if missing or not candidates:
+            if not candidates:
                 continue
-            if rule.rule.target_type != "*":
-                candidates = {c for c in candidates if self.mv.objects[c].object_type == rule.rule.target_type}
+            if target_type != "*":
+                candidates = {c for c in candidates if self.mv.objects[c].object_type == target_type}
             if len(candidates) != 1:
                 continue
             mv = self.mv.objects[next(iter(candidates))]
@@ -584,26 +774,26 @@ class Engine:
                     obj,
                     rule.name,
                     None,
-                    "ambiguous-join",
+                    E_AMBIGUOUS_JOIN,
                     f"the metaverse object is already joined to {other.dn if other else 'another object'!r} in this connector space",
                 )
                 return
             self._link(space, obj, mv, rule.name)
+            fresh[obj.guid] = False
             step.bump("joins")
             return
-        if rule.link == "provision":
-            has_value = any(
-                view.get(c.cs_attribute) not in (None, []) for group in rule.join for c in group
-            )
-            if not has_value:
-                return
-            if rule.rule.target_type == "*":
-                self._error(obj, rule.name, None, "cannot-project", "a rule that targets `*` can join but not project")
-                return
-            mv = self.mv.create(rule.rule.target_type)
-            self._created.add(mv.id)
-            self._link(space, obj, mv, rule.name)
-            step.bump("projections")
+        if rule.link != "provision":
+            return
+        if not any(view.get(c.cs_attribute) not in (None, []) for group in rule.join for c in group):
+            return  # projection needs at least one join attribute with a value
+        if target_type == "*":
+            self._error(obj, rule.name, None, E_CANNOT_PROJECT, "a rule that targets `*` can join but not project")
+            return
+        mv = self.mv.create(target_type)
+        self._created.add(mv.id)
+        self._link(space, obj, mv, rule.name)
+        fresh[obj.guid] = True
+        step.bump("projections")
 
     def _link(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
         obj.mv_id = mv.id
@@ -611,11 +801,9 @@ class Engine:
         mv.links[space.name] = obj.guid
         # Objects whose references to this one could not be resolved can now be.
         for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
-            ref = space.objects.get(guid)
-            if ref is not None and ref.mv_id is not None and ref.pending_import == PI_NONE:
-                ref.pending_import = PI_UPDATE
+            self._touch(space, guid)
 
-    def _disconnect(self, space: ConnectorSpace, obj: CSObject) -> list[str]:
+    def _disconnect(self, space: ConnectorSpace, obj: CSObject, stage_delete: bool = True) -> list[str]:
         mv = self.mv.objects.get(obj.mv_id or "")
         obj.mv_id = None
         obj.link_rule = None
@@ -623,36 +811,43 @@ class Engine:
             return []
         if mv.links.get(space.name) == obj.guid:
             del mv.links[space.name]
-        if obj.provisioned_by is not None:
-            # An export object must be joined: a disconnected one is deleted.
+        if stage_delete and obj.provisioned_by is not None:
+            # An export object must be joined: a disjoined one is deleted.
             self._stage_delete(space, obj)
         for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
-            ref = space.objects.get(guid)
-            if ref is not None and ref.mv_id is not None and ref.pending_import == PI_NONE:
-                ref.pending_import = PI_UPDATE
+            self._touch(space, guid)
         if not self._held(mv):
             return self._delete_mv(mv)
         self._recompute(mv)
         return [mv.id]
 
-    def _remove_cs(self, space: ConnectorSpace, obj: CSObject) -> None:
-        space.remove(obj)
-        for refs in self._cs_referrers[space.name].values():
-            refs.discard(obj.guid)
-
     # -- metaverse lifetime ------------------------------------------------------------
     def _held(self, mv: MVObject) -> bool:
-        """A metaverse object lives while a Provision or StickyJoin link holds it."""
+        """A metaverse object lives while an in-scope Provision or StickyJoin rule holds it: an
+        inbound rule of one of its joined objects, with one of those link types, in scope."""
         for connector, guid in mv.links.items():
-            obj = self.spaces[connector].objects.get(guid)
-            if obj is None or obj.link_rule is None:
+            space = self.spaces[connector]
+            obj = space.objects.get(guid)
+            if obj is None or obj.object_type is None:
                 continue
-            rule = self.cc.rules_by_name.get(obj.link_rule)
-            if rule is not None and rule.rule.direction == "inbound" and rule.link in ("provision", "sticky-join"):
+            holders = [
+                r
+                for r in self.cc.inbound.get((connector, obj.object_type), ())
+                if r.link in _HOLDING_LINKS and r.rule.target_type in ("*", mv.object_type)
+            ]
+            if not holders:
+                continue
+            params = self.parameters_for(connector, obj.dn)
+            view = self._inbound_view(space, obj)
+            member_of = self._member_of(space, obj)
+            if any(r.scope.matches(view, obj.dn, params, member_of) for r in holders):
                 return True
         return False
 
     def _delete_mv(self, mv: MVObject) -> list[str]:
+        """Delete a metaverse object: every object an outbound Provision rule created (or considered
+        in scope) gets a staged delete, unless a JoinNoFlow rule keeps it; the rest are disjoined.
+        Returns the metaverse objects that referred to it (recomputed, to run outbound again)."""
         step = self._step
         assert step is not None
         for connector, guid in list(mv.links.items()):
@@ -663,27 +858,44 @@ class Engine:
             obj.mv_id = None
             obj.link_rule = None
             if obj.provisioned_by is not None:
-                self._stage_delete(space, obj)
+                if self._no_flow(mv, connector, obj.object_type):
+                    obj.provisioned_by = None
+                else:
+                    self._stage_delete(space, obj)
         mv.links.clear()
         referrers = sorted(self._mv_referrers.pop(mv.id, set()))
         self.mv.delete(mv)
+        self._retry.pop(mv.id, None)
         step.bump("metaverse-deletes")
-        return [r for r in referrers if r in self.mv.objects]
+        out = []
+        for referrer in referrers:
+            other = self.mv.objects.get(referrer)
+            if other is not None:
+                self._recompute(other)
+                out.append(referrer)
+        return out
+
+    def _no_flow(self, mv: MVObject, connector: str, object_type: str | None) -> bool:
+        params = self._connector_params.get(connector, {})
+        return any(
+            r.link == "join-no-flow" and r.rule.target_type == object_type and r.scope.matches(mv.attrs, "", params, _no_member)
+            for r in self.cc.outbound.get((connector, mv.object_type), ())
+        )
 
     # -- inbound attribute flow ----------------------------------------------------------
     def _recompute(self, mv: MVObject) -> bool:
         """Recompute every attribute of ``mv`` from all its joined objects; True if anything changed.
 
-        All flows are evaluated before anything is written, so an error leaves the object as it was.
+        All flows are evaluated and resolved before anything is written, so an error (in any
+        flow, or a mix of merge types) leaves the object as it was.
         """
-        contributions: dict[str, list[tuple[tuple[int, int, int], Any, Lineage, str]]] = {}
+        contributions: dict[str, list[_Contribution]] = {}
         created = mv.id in self._created
         failed = False
         new_refs: set[str] = set()
-        for conn_index, connector in enumerate(self.cc.connector_order):
-            guid = mv.links.get(connector)
-            if guid is None:
-                continue
+        links = sorted(mv.links.items(), key=lambda kv: self._connector_index[kv[0]]) if len(mv.links) > 1 else list(mv.links.items())
+        for connector, guid in links:
+            conn_index = self._connector_index[connector]
             space = self.spaces[connector]
             obj = space.objects.get(guid)
             if obj is None:
@@ -691,14 +903,9 @@ class Engine:
             params = self.parameters_for(connector, obj.dn)
             view = self._inbound_view(space, obj)
             in_scope = self._rules_in_scope(space, obj, view, params)
-            ctx = EvalContext(
-                view,
-                params,
-                imported=obj.attrs,
-                now=self.options.now,
-                seed=self.options.seed,
-                object_id=obj.guid,
-            )
+            if not in_scope:
+                continue
+            ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
             for rule in in_scope:
                 target_type = rule.rule.target_type
                 if target_type != "*" and target_type != mv.object_type:
@@ -726,29 +933,56 @@ class Engine:
                         continue
                     if flow.is_reference:
                         value = self._refs_in(space, value, new_refs)
-                    contributions.setdefault(flow.target, []).append((key, value, lineage, flow.merge))
+                    entries = contributions.get(flow.target)
+                    if entries is None:
+                        contributions[flow.target] = [(key, value, lineage, flow.merge)]
+                    else:
+                        entries.append((key, value, lineage, flow.merge))
         if failed:
             return False
+        writes: list[tuple[str, Any, Lineage | None]] = []
+        attrs = mv.attrs
+        for target, entries in contributions.items():
+            if len(entries) > 1:
+                entries.sort(key=_first)
+                if not self._one_merge_type(mv, target, entries):
+                    failed = True
+                    continue
+            value, lineage, keep = _resolve(entries)
+            if not keep:
+                writes.append((target, value, lineage))
+        if failed:
+            return False
+        for target in attrs.keys() - contributions.keys():
+            writes.append((target, None, None))
         changed = False
-        targets = set(contributions) | set(mv.attrs)
-        for target in sorted(targets):
-            entries = contributions.get(target)
-            if not entries:
-                value, lineage, keep = None, None, False
-            else:
-                entries.sort(key=lambda e: e[0])
-                value, lineage, keep = _resolve(entries)
-            if keep:
-                continue
-            if not _same(mv.attrs.get(target), value):
+        for target, value, lineage in writes:
+            if not _same(attrs.get(target), value):
                 self.mv.set_attr(mv, target, value)
                 changed = True
             if value is None:
                 mv.lineage.pop(target, None)
             elif lineage is not None:
                 mv.lineage[target] = lineage
-        self._update_mv_referrers(mv, new_refs)
+        for target_id in new_refs:
+            self._mv_referrers.setdefault(target_id, set()).add(mv.id)
         return changed
+
+    def _one_merge_type(self, obj: CSObject | MVObject, target: str, entries: list[_Contribution]) -> bool:
+        """All rules contributing one attribute must use one merge family (update/replace, merge,
+        merge-case-insensitive); otherwise the object fails."""
+        families = {_merge_family(e[3]) for e in entries}
+        if len(families) == 1:
+            return True
+        rules = sorted({_rule_name(e[2]) for e in entries})
+        self._error(
+            obj,
+            rules[0],
+            target,
+            E_MIXED_MERGE,
+            f"rules in scope flow `{target}` with different merge types ({', '.join(sorted(families))}): {', '.join(rules)}",
+        )
+        return False
 
     def _eval(self, flow: CompiledFlow, ctx: EvalContext, obj: CSObject | MVObject, rule: CompiledRule) -> Any:
         try:
@@ -758,74 +992,95 @@ class Engine:
             return _FAILED
 
     def _refs_in(self, space: ConnectorSpace, value: Any, new_refs: set[str]) -> Any:
-        """Connector-space references (DNs) → metaverse references (ids); unresolvable ones drop."""
+        """Connector-space references (DNs) → metaverse references (ids); references to objects
+        that are not joined contribute nothing."""
         if value is None or value is AUTHORITATIVE_NULL or value is IGNORE_THIS_FLOW:
             return value
+        if not isinstance(value, list):
+            target = space.get_by_dn(str(value))
+            if target is None or target.mv_id is None:
+                return None
+            new_refs.add(target.mv_id)
+            return Ref(target.mv_id)
         out = []
-        for dn in values_of(value):
+        for dn in value:
             target = space.get_by_dn(str(dn))
             if target is not None and target.mv_id is not None:
                 out.append(Ref(target.mv_id))
                 new_refs.add(target.mv_id)
-        if isinstance(value, list):
-            return out or None
-        return out[0] if out else None
-
-    def _update_mv_referrers(self, mv: MVObject, refs: set[str]) -> None:
-        for target in refs:
-            self._mv_referrers.setdefault(target, set()).add(mv.id)
+        return out or None
 
     # -- outbound --------------------------------------------------------------------
     def _outbound(self, mv: MVObject) -> list[str]:
         """Provisioning, deprovisioning and export attribute flow for one metaverse object.
         Returns metaverse objects whose held-back references may now resolve."""
+        step = self._step
+        assert step is not None
         ready: list[str] = []
-        for connector in self.cc.connector_order:
-            rules = self.cc.outbound.get((connector, mv.object_type))
-            if not rules:
-                continue
+        for connector in self._outbound_connectors.get(mv.object_type, ()):
+            rules = self.cc.outbound[(connector, mv.object_type)]
             space = self.spaces[connector]
             params = self._connector_params.get(connector, {})
             in_scope = [r for r in rules if r.scope.matches(mv.attrs, "", params, _no_member)]
             guid = mv.links.get(connector)
             obj = space.objects.get(guid) if guid else None
             if obj is None:
-                provisioners = [r for r in in_scope if r.link == "provision"]
-                if provisioners:
-                    if self._provision(mv, space, provisioners[0], in_scope, params):
-                        ready.extend(sorted(self._mv_referrers.get(mv.id, ())))
-                else:
-                    self._outbound_join(mv, space, in_scope)
-                continue
-            provisioners = [r for r in in_scope if r.link == "provision" and r.rule.target_type == obj.object_type]
+                if not in_scope:
+                    continue
+                if not self._outbound_join(mv, space, in_scope):
+                    provisioner = next((r for r in in_scope if r.link == "provision"), None)
+                    if provisioner is not None and self._provision(mv, space, provisioner, in_scope, params):
+                        ready.extend(self._waiting.pop((connector, mv.id), ()))
+                    continue
+                ready.extend(self._waiting.pop((connector, mv.id), ()))
+                obj = space.objects[mv.links[connector]]
+            typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
+            provisioners = [r for r in typed if r.link == "provision"]
+            no_flow = any(r.link == "join-no-flow" for r in typed)
             if provisioners and obj.provisioned_by is None:
                 obj.provisioned_by = provisioners[0].name  # now "considered in scope": may be deprovisioned
-            if obj.provisioned_by is not None and not provisioners:
+            if obj.provisioned_by is not None and not provisioners and not no_flow:
                 self._deprovision(mv, space, obj)
                 continue
-            self._export_flow(mv, space, obj, in_scope, params)
+            link_rule = self.cc.rules_by_name.get(obj.link_rule or "")
+            if (
+                link_rule is not None
+                and link_rule.rule.direction == "outbound"
+                and link_rule not in typed
+                and not provisioners
+                and not no_flow
+            ):
+                # The outbound join rule that made the link is out of scope: disjoin, no delete.
+                del mv.links[connector]
+                obj.mv_id = None
+                obj.link_rule = None
+                step.bump("disconnectors")
+                continue
+            self._export_flow(mv, space, obj, typed, params, no_flow)
         mv.retry_provisioning = False
         return ready
 
     def _desired(
-        self, mv: MVObject, space: ConnectorSpace, object_type: str, in_scope: list[CompiledRule], params: dict[str, Any]
+        self, mv: MVObject, space: ConnectorSpace, object_type: str, rules: list[CompiledRule], params: dict[str, Any], adding: bool
     ) -> tuple[dict[str, Any], dict[str, Any], bool] | None:
-        """Export flow values by precedence: (values, held references, join-no-flow), or None on error."""
+        """Export flow values by precedence: (values, held references, join-no-flow), or None on error.
+
+        Apply-once flows take part only while the object is being added (``adding``).
+        """
         ctx = EvalContext(mv.attrs, params, now=self.options.now, seed=self.options.seed, object_id=mv.id)
-        contributions: dict[str, list[tuple[tuple[int, int, int], Any, Lineage, str]]] = {}
+        contributions: dict[str, list[_Contribution]] = {}
         held: dict[str, Any] = {}
         no_flow = False
         failed = False
-        for rule in in_scope:
+        for rule in rules:
             if rule.rule.target_type != object_type:
                 continue
             if rule.link == "join-no-flow":
                 no_flow = True
             key = (rule.rule.precedence, rule.order, 0)
-            lineage = Lineage(rule.name, "metaverse", mv.id, rule.rule.precedence)
             for flow in rule.flows:
-                if flow.once and mv.links.get(space.name) is not None:
-                    continue  # apply-once outbound flows only fill the object being provisioned
+                if flow.once and not adding:
+                    continue
                 value = self._eval(flow, ctx, mv, rule)
                 if value is _FAILED:
                     failed = True
@@ -834,16 +1089,27 @@ class Engine:
                     value, waiting = self._refs_out(space, value)
                     if waiting:
                         held[flow.target] = waiting
-                contributions.setdefault(flow.target, []).append((key, value, lineage, flow.merge))
+                        for target_id in waiting:
+                            self._waiting.setdefault((space.name, target_id), set()).add(mv.id)
+                entries = contributions.get(flow.target)
+                if entries is None:
+                    contributions[flow.target] = [(key, value, rule, flow.merge)]
+                else:
+                    entries.append((key, value, rule, flow.merge))
         if failed:
             return None
         values: dict[str, Any] = {}
         for target, entries in contributions.items():
-            entries.sort(key=lambda e: e[0])
+            if len(entries) > 1:
+                entries.sort(key=_first)
+                if not self._one_merge_type(mv, target, entries):
+                    failed = True
+                    continue
             value, _, keep = _resolve(entries)
-            if keep:
-                continue
-            values[target] = value
+            if not keep:
+                values[target] = value
+        if failed:
+            return None
         return values, held, no_flow
 
     def _refs_out(self, space: ConnectorSpace, value: Any) -> tuple[Any, list[str]]:
@@ -852,13 +1118,16 @@ class Engine:
             return value, []
         out: list[Any] = []
         waiting: list[str] = []
+        objects = self.mv.objects
         for mv_id in values_of(value):
-            target = self.mv.objects.get(str(mv_id))
-            guid = target.links.get(space.name) if target else None
+            target = objects.get(str(mv_id))
+            if target is None:
+                continue
+            guid = target.links.get(space.name)
             obj = space.objects.get(guid) if guid else None
             if obj is not None:
                 out.append(Ref(obj.dn))
-            elif target is not None:
+            else:
                 waiting.append(str(mv_id))
         if isinstance(value, list):
             return (out or None), waiting
@@ -870,7 +1139,8 @@ class Engine:
         step = self._step
         assert step is not None
         object_type = rule.rule.target_type
-        desired = self._desired(mv, space, object_type, in_scope, params)
+        typed = [r for r in in_scope if r.rule.target_type == object_type]
+        desired = self._desired(mv, space, object_type, typed, params, adding=True)
         if desired is None:
             return False
         values, held, no_flow = desired
@@ -878,21 +1148,26 @@ class Engine:
             return False  # JoinNoFlow never adds
         dn = values.pop("dn", None)
         if dn is None or dn == "":
-            self._error(mv, rule.name, "dn", "missing-dn", f"provisioning to {space.name!r} needs a `dn` flow with a value")
+            self._error(mv, rule.name, "dn", E_MISSING_DN, f"provisioning to {space.name!r} needs a `dn` flow with a value")
             return False
         dn = str(dn)
         existing = space.get_by_dn(dn)
         if existing is not None and not existing.placeholder:
-            if existing.mv_id is None and not existing.transient:
+            pe = existing.pending_export
+            deleting = existing.deleted or (pe is not None and pe.operation == PE_DELETE)
+            if existing.mv_id is None and not existing.transient and not deleting and existing.object_type == object_type:
                 # Reverse join on DN before creating anything.
-                existing.mv_id = mv.id
-                existing.link_rule = rule.name
+                self._link_out(space, existing, mv, rule.name)
                 existing.provisioned_by = rule.name
-                mv.links[space.name] = existing.guid
                 step.bump("joins")
-                self._export_flow(mv, space, existing, in_scope, params)
+                self._export_flow(mv, space, existing, typed, params, False)
                 return True
-            self._error(mv, rule.name, "dn", "dn-in-use", f"{dn!r} is already used by another object in {space.name!r}")
+            if existing.mv_id is None and (deleting or existing.transient):
+                # The name is being freed: provision again once the delete is confirmed.
+                self._retry[mv.id] = None
+                step.bump("provisioning-deferred")
+                return False
+            self._error(mv, rule.name, "dn", E_DN_IN_USE, f"{dn!r} is already used by another object in {space.name!r}")
             return False
         types = self.cc.cs_types.get((space.name, object_type), {})
         missing = [a.name for a in types.values() if a.required and values.get(a.name) in (None, [], "")]
@@ -901,7 +1176,7 @@ class Engine:
                 mv,
                 rule.name,
                 missing[0],
-                "missing-required-attribute",
+                E_MISSING_REQUIRED,
                 f"cannot provision a {object_type} to {space.name!r} without {', '.join(missing)}",
             )
             return False
@@ -909,46 +1184,63 @@ class Engine:
             self._remove_cs(space, existing)
         obj = CSObject(space.new_guid(), space.name, dn, object_type)
         space.add(obj)
-        obj.mv_id = mv.id
-        obj.link_rule = rule.name
+        self._link_out(space, obj, mv, rule.name)
         obj.provisioned_by = rule.name
-        mv.links[space.name] = obj.guid
-        changes = {k: (None, v) for k, v in sorted(values.items()) if v not in (None, [])}
+        changes = {k: (None, v) for k, v in sorted(values.items()) if v is not None and v != []}
         obj.pending_export = PendingExport(PE_ADD, dn, None, changes, dict(held))
         step.bump("provisioned")
         return True
 
-    def _outbound_join(self, mv: MVObject, space: ConnectorSpace, in_scope: list[CompiledRule]) -> None:
-        """Outbound join rules link the metaverse object to an existing disjoined object."""
-        for rule in in_scope:
-            if not rule.has_join:
+    def _link_out(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
+        obj.mv_id = mv.id
+        obj.link_rule = rule
+        mv.links[space.name] = obj.guid
+        for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
+            self._touch(space, guid)
+
+    def _outbound_join(self, mv: MVObject, space: ConnectorSpace, in_scope: list[CompiledRule]) -> bool:
+        """Outbound join criteria link the metaverse object to an existing disjoined object.
+
+        Several in-scope rules may carry join criteria only if the criteria are identical (the
+        default configuration's outbound rules all join on sourceAnchor); otherwise it is an error.
+        """
+        step = self._step
+        assert step is not None
+        joiners = [r for r in in_scope if r.has_join]
+        if not joiners:
+            return False
+        if len({r.join for r in joiners}) > 1:
+            names = ", ".join(repr(r.name) for r in joiners)
+            self._error(mv, joiners[1].name, None, E_MULTIPLE_JOIN_RULES, f"outbound rules with different join criteria are in scope: {names}")
+            return False
+        rule = joiners[0]
+        for group in rule.join:
+            candidates: set[str] | None = None
+            for clause in group:
+                value = mv.attrs.get(clause.mv_attribute)
+                if value is None or value == []:
+                    candidates = None
+                    break
+                found = space.find(clause.cs_attribute, value, clause.case_sensitive)
+                candidates = found if candidates is None else candidates & found
+                if not candidates:
+                    break
+            if not candidates:
                 continue
-            for group in rule.join:
-                candidates: set[str] | None = None
-                for clause in group:
-                    value = mv.attrs.get(clause.mv_attribute)
-                    if value is None:
-                        candidates = set()
-                        break
-                    found = space.find(clause.cs_attribute, value, clause.case_sensitive)
-                    candidates = found if candidates is None else candidates & found
-                candidates = {
-                    c for c in (candidates or set()) if space.objects[c].mv_id is None and space.objects[c].object_type == rule.rule.target_type
-                }
-                if len(candidates) == 1:
-                    obj = space.objects[next(iter(candidates))]
-                    obj.mv_id = mv.id
-                    obj.link_rule = rule.name
-                    mv.links[space.name] = obj.guid
-                    self._step.bump("joins")  # type: ignore[union-attr]
-                    return
+            usable = [space.objects[c] for c in candidates if _joinable(space.objects[c], rule.rule.target_type)]
+            if len(usable) == 1:
+                self._link_out(space, usable[0], mv, rule.name)
+                step.bump("joins")
+                return True
+        return False
 
     def _deprovision(self, mv: MVObject, space: ConnectorSpace, obj: CSObject) -> None:
         mv.links.pop(space.name, None)
         obj.mv_id = None
         obj.link_rule = None
         self._stage_delete(space, obj)
-        self._step.bump("deprovisioned")  # type: ignore[union-attr]
+        assert self._step is not None
+        self._step.bump("deprovisioned")
 
     def _stage_delete(self, space: ConnectorSpace, obj: CSObject) -> None:
         pe = obj.pending_export
@@ -959,60 +1251,63 @@ class Engine:
         obj.pending_export = PendingExport(PE_DELETE, obj.dn)
         obj.provisioned_by = None
 
-    def _export_flow(self, mv: MVObject, space: ConnectorSpace, obj: CSObject, in_scope: list[CompiledRule], params: dict[str, Any]) -> None:
-        if obj.object_type is None:
+    def _export_flow(
+        self, mv: MVObject, space: ConnectorSpace, obj: CSObject, rules: list[CompiledRule], params: dict[str, Any], no_flow: bool
+    ) -> None:
+        if obj.object_type is None or not rules:
             return
-        rules = [r for r in in_scope if r.rule.target_type == obj.object_type]
-        if not rules:
-            return
-        desired = self._desired(mv, space, obj.object_type, rules, params)
-        if desired is None:
-            return
-        values, held, no_flow = desired
-        new_dn = values.pop("dn", None)
         pe = obj.pending_export
         if pe is not None and pe.operation == PE_DELETE:
             return
-        if pe is not None and pe.operation == PE_ADD and obj.anchor is None:
+        adding = pe is not None and pe.operation == PE_ADD and obj.anchor is None
+        desired = self._desired(mv, space, obj.object_type, rules, params, adding)
+        if desired is None:
+            return
+        values, held, flagged = desired
+        no_flow = no_flow or flagged
+        new_dn = values.pop("dn", None)
+        if adding:
             # Not exported yet: the add simply carries the latest values.
-            pe.changes = {k: (None, v) for k, v in sorted(values.items()) if v not in (None, [])}
+            assert pe is not None
+            pe.changes = {k: (None, v) for k, v in sorted(values.items()) if v is not None and v != []}
             pe.held = dict(held)
-            if new_dn and str(new_dn) != obj.dn:
+            if new_dn and str(new_dn) != obj.dn and space.get_by_dn(str(new_dn)) is None:
                 space.rename(obj, str(new_dn))
                 pe.dn = obj.dn
             return
-        types = self.cc.cs_types.get((space.name, obj.object_type), {})
         changes: dict[str, tuple[Any, Any]] = {}
-        for name, value in sorted(values.items()):
-            current = obj.attrs.get(name)
-            if name in held and value is None:
+        current = obj.attrs
+        for name in sorted(values):
+            value = values[name]
+            if value is None and name in held:
                 continue  # the referenced objects are not there yet: keep what is there
-            if not _same(current, value):
-                changes[name] = (current, value)
-        if no_flow:
+            old = current.get(name)
+            if not _same(old, value):
+                changes[name] = (old, value)
+        if no_flow and changes:
+            types = self.cc.cs_types.get((space.name, obj.object_type), {})
             changes = {k: v for k, v in changes.items() if k in types and types[k].type == "reference"}
-        rename = str(new_dn) if new_dn and normalize_dn(str(new_dn)) != normalize_dn(obj.dn) and not no_flow else None
+        rename = None
+        if new_dn and not no_flow and normalize_dn(str(new_dn)) != normalize_dn(obj.dn):
+            rename = str(new_dn)
         if not changes and rename is None:
             obj.pending_export = None
             return
-        operation = PE_RENAME if rename and not changes else (PE_UPDATE if not rename else PE_RENAME)
-        obj.pending_export = PendingExport(operation, obj.dn, rename, changes, dict(held))
+        obj.pending_export = PendingExport(PE_RENAME if rename else PE_UPDATE, obj.dn, rename, changes, dict(held))
 
     # ================================================================== export
     def pending_deletes(self, connector: str) -> int:
         return sum(1 for o in self.spaces[connector] if o.pending_export is not None and o.pending_export.operation == PE_DELETE)
 
-    def _export(self, connector: str, allow_deletes: int | None = None) -> None:
+    def _export(self, connector: str) -> None:
         step = self._step
         assert step is not None
         if self.options.staging:
             step.status = STOPPED_STAGING
             return
-        directory = self.directories.get(connector)
-        if directory is None:
-            raise KeyError(f"connector {connector!r} has no directory to export to")
+        directory = self._directory(connector)
         space = self.spaces[connector]
-        pending = sorted((o for o in space if o.pending_export is not None), key=lambda o: (normalize_dn(o.dn), o.guid))
+        pending = sorted((o for o in space.objects.values() if o.pending_export is not None), key=_dn_order)
         deletes = sum(1 for o in pending if o.pending_export.operation == PE_DELETE)  # type: ignore[union-attr]
         threshold = self.options.deletion_threshold
         if threshold is not None and deletes > threshold:
@@ -1022,31 +1317,22 @@ class Engine:
         for obj in pending:
             pe = obj.pending_export
             assert pe is not None
-            op = ExportOperation(
-                pe.operation,
-                pe.dn,
-                obj.object_type,
-                {k: new for k, (_, new) in pe.changes.items()},
-                pe.new_dn,
-            )
+            changes = {k: new for k, (_, new) in pe.changes.items()}
+            op = ExportOperation(pe.operation, pe.dn, obj.object_type, changes, pe.new_dn)
             try:
                 directory.apply(op)
             except ExportRejected as exc:
-                self._error(obj, obj.provisioned_by, None, "export-rejected", str(exc))
+                self._error(obj, obj.provisioned_by, None, E_EXPORT_REJECTED, str(exc))
                 continue
             step.bump(pe.operation + "s")
+            obj.pending_export = None
             if pe.operation == PE_DELETE:
-                obj.pending_export = None
-                obj.deleted = True
+                obj.deleted = True  # kept until an import confirms the delete
                 continue
-            for name, new in op.changes.items():
-                obj.export_memory[name] = new
+            # Remember what was sent: it is sent again until an import confirms it.
+            obj.export_memory.update(changes)
             if pe.new_dn:
                 space.rename(obj, pe.new_dn)
-            obj.pending_export = None
-            if pe.held:
-                # Some references were waiting for objects not yet in this directory.
-                obj.pending_export = None
 
     def export_step(self, connector: str, allow_deletes: int | None = None) -> StepResult:
         """Export with a one-off deletion allowance (``--allow-deletes N``)."""
@@ -1069,6 +1355,39 @@ class Engine:
 _FAILED: Any = object()
 
 
+def _dn_order(obj: CSObject) -> tuple[str, str]:
+    """Processing order within a step: by name, so results do not depend on import order."""
+    return (obj.dn.lower(), obj.guid)
+
+
+def _first(entry: _Contribution) -> tuple[int, int, int]:
+    return entry[0]
+
+
+def _joinable(obj: CSObject, object_type: str) -> bool:
+    pe = obj.pending_export
+    return (
+        obj.mv_id is None
+        and not obj.placeholder
+        and not obj.transient
+        and not obj.deleted
+        and obj.object_type == object_type
+        and (pe is None or pe.operation != PE_DELETE)
+    )
+
+
+def _merge_family(merge: str) -> str:
+    return "update" if merge in ("update", "replace") else merge
+
+
+def _rule_name(source: Any) -> str:
+    if isinstance(source, Lineage):
+        return source.rule
+    if isinstance(source, CompiledRule):
+        return source.name
+    return str(source)
+
+
 def _no_member(_dn: str) -> bool:
     return False
 
@@ -1080,10 +1399,12 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return False
+        if a == b:
+            return True
         try:
             return sorted(a, key=repr) == sorted(b, key=repr)
         except TypeError:  # pragma: no cover
-            return a == b
+            return False
     if isinstance(a, bool) != isinstance(b, bool):
         return False  # True is not 1 in a directory
     return bool(a == b)
@@ -1095,7 +1416,7 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _resolve(entries: list[tuple[tuple[int, int, int], Any, Lineage, str]]) -> tuple[Any, Lineage | None, bool]:
+def _resolve(entries: list[_Contribution]) -> tuple[Any, Any, bool]:
     """Precedence resolution for one target attribute: (value, lineage, keep-existing).
 
     Update/replace: the first contribution with a value wins; NULL falls through; AuthoritativeNull

@@ -8,6 +8,7 @@ so a delta run touches only what changed.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -17,8 +18,19 @@ from syncrules.engine.model import CSObject, MVObject
 _NAMESPACE = uuid.UUID("0f7cb7e2-3c1a-4d7e-9a43-2f5b8c1d6e90")
 
 
+_SEPARATOR_SPACES = re.compile(r" *([,=+]) *")
+
+
 def normalize_dn(dn: str) -> str:
-    """Compare DNs as directories do: case-insensitively, ignoring spaces around separators."""
+    """Compare DNs as directories do: case-insensitively, ignoring spaces around separators.
+
+    Called for every DN lookup, so the common case (no escapes) is one regex pass; escaped
+    characters (``\\,``) need the character loop so an escaped separator keeps its spaces.
+    """
+    if "\\" not in dn:
+        if " " not in dn:
+            return dn.lower()
+        return _SEPARATOR_SPACES.sub(r"\1", dn).strip().lower()
     out: list[str] = []
     i = 0
     n = len(dn)
@@ -128,6 +140,11 @@ class ConnectorSpace(_Indexed):
         self.objects: dict[str, CSObject] = {}
         self.by_anchor: dict[str, str] = {}
         self.by_dn: dict[str, str] = {}
+        # Objects with a pending import, in the order they were marked: what a delta
+        # synchronization processes (so it never scans the whole space).
+        self.pending: dict[str, None] = {}
+        # Objects that became transient and are waiting for their rename or delete.
+        self.transients: dict[str, None] = {}
         self._serial = 0
 
     def _all(self) -> Iterable[tuple[str, Any]]:
@@ -146,8 +163,18 @@ class ConnectorSpace(_Indexed):
         for attribute, value in obj.attrs.items():
             self._index_set(obj.guid, attribute, None, value)
 
+    def mark(self, obj: CSObject, pending_import: str) -> None:
+        """Set an object's pending import type, keeping the pending set current."""
+        obj.pending_import = pending_import
+        if pending_import == "none":
+            self.pending.pop(obj.guid, None)
+        else:
+            self.pending[obj.guid] = None
+
     def remove(self, obj: CSObject) -> None:
         self.objects.pop(obj.guid, None)
+        self.pending.pop(obj.guid, None)
+        self.transients.pop(obj.guid, None)
         if obj.anchor is not None and self.by_anchor.get(obj.anchor) == obj.guid:
             del self.by_anchor[obj.anchor]
         key = normalize_dn(obj.dn)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 
-
 def _template(name: str) -> str:
     # The templates are package files (shipped in the wheel with the code).
     return (Path(__file__).resolve().parent / "template" / name).read_text(encoding="utf-8")
