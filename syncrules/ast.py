@@ -261,13 +261,22 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Override:
+    """``override "Rule name" { disabled }``: change a rule declared in another file."""
+
+    target: StringLit
+    disabled: bool | None  # None: the block sets nothing
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Import:
     path: StringLit
     std: bool = False
     span: Span = _span()
 
 
-Item = Import | MetaverseDecl | ConnectorDecl | Rule | ParameterDecl
+Item = Import | MetaverseDecl | ConnectorDecl | Rule | ParameterDecl | Override
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,7 +291,7 @@ class Printer:
         previous: str | None = None
         for item in self.module.items:
             kind = type(item).__name__
-            if previous is not None and not (kind == previous and kind in ("Import", "ParameterDecl")):
+            if previous is not None and not (kind == previous and kind in ("Import", "ParameterDecl", "Override")):
                 self.out.append("")
             previous = kind
             if isinstance(item, ast.Import):
@@ -304,6 +304,9 @@ class Printer:
                 self._connector(item)
             elif isinstance(item, ast.Rule):
                 self._rule(item)
+            elif isinstance(item, ast.Override):
+                body = "" if item.disabled is None else (" disabled " if item.disabled else " enabled ")
+                self._line(item, "", f"override {string_literal(item.target)} {{{body}}}")
         tail = self.notes.dangling.get(id(self.module), [])
         if tail:
             if self.out:

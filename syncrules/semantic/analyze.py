@@ -74,6 +74,7 @@ class _Analyzer:
         self.connectors: dict[str, _ConnectorInfo] = {}
         self.global_params: dict[str, str | None] = {}
         self.rules: list[ast.Rule] = []
+        self.overrides: dict[str, ast.Override] = {}
 
     # ------------------------------------------------------------------ driver
     def run(self) -> ir.Config:
@@ -89,6 +90,8 @@ class _Analyzer:
                     self._connector(item)
                 elif isinstance(item, ast.Rule):
                     self.rules.append(item)
+                elif isinstance(item, ast.Override):
+                    self._override(item)
         rules = self._rules()
         return ir.Config(
             metaverse=tuple(self.mv.values()),
@@ -96,6 +99,36 @@ class _Analyzer:
             parameters=tuple(sorted(self.global_params.items())),
             rules=rules,
         )
+
+    def _override(self, item: ast.Override) -> None:
+        key = item.target.value
+        if key in self.overrides:
+            self.sink.error(
+                "SR110",
+                f"rule {key!r} is overridden twice",
+                item.target.span,
+                labels=(Label(self.overrides[key].target.span, "first override here"),),
+            )
+            return
+        self.overrides[key] = item
+
+    def _apply_overrides(self, by_name: dict[str, ast.Rule], by_id: dict[str, ast.Rule]) -> dict[str, bool]:
+        """Rule name → disabled, from ``override`` blocks (which may name a rule or its id)."""
+        out: dict[str, bool] = {}
+        for key, item in self.overrides.items():
+            rule = by_name.get(key) or by_id.get(_norm_guid(key))
+            if rule is None:
+                fix = suggest(key, list(by_name))
+                self.sink.error(
+                    "SR107",
+                    f"override names unknown rule {key!r}",
+                    item.target.span,
+                    help=f'did you mean "{fix}"?' if fix else "an override names a rule (or its id) declared in another file",
+                )
+                continue
+            if item.disabled is not None:
+                out[rule.name.value] = item.disabled
+        return out
 
     # ------------------------------------------------------------------ schema
     def _object_type(self, decl: ast.ObjectTypeDecl, where: str) -> ir.ObjectType:
@@ -272,10 +305,15 @@ class _Analyzer:
                 else:
                     by_tag[tag] = rule
 
+        overridden = self._apply_overrides(by_name, by_id)
         lowered: list[tuple[ast.Rule, ir.Rule]] = []
         for rule in self.rules:
             out = self._rule(rule)
             if out is not None:
+                if out.name in overridden:
+                    from dataclasses import replace
+
+                    out = replace(out, disabled=overridden[out.name])
                 lowered.append((rule, out))
         self._check_merge_types(lowered)
         ordered = self._resolve_precedence(lowered, by_name, by_id)

@@ -49,7 +49,7 @@ _PUNCTUATION = frozenset(
     {
         "LBRACE", "RBRACE", "LPAR", "RPAR", "IMPORT", "METAVERSE", "OBJECT", "CONNECTOR", "KIND", "ANCHOR",
         "PARAMETER", "PARTITION", "INCLUDE", "EXCLUDE", "RULE", "LINK", "ID", "TAG", "DESCRIPTION",
-        "SOFT_DELETE_EXPIRY", "SCOPE", "JOIN", "FLOW", "PRECEDENCE",
+        "SOFT_DELETE_EXPIRY", "SCOPE", "JOIN", "FLOW", "PRECEDENCE", "OVERRIDE",
     }
 )  # fmt: skip
 
@@ -429,6 +429,25 @@ class AstBuilder:
             elif isinstance(it, tuple):
                 settings.append(ast.Setting(it[0], it[1], it[1].span))
         return ast.Rule(name, direction, precedence, tuple(settings), scope, join, tuple(flows), span=span)
+
+    def override_item(self, meta: Any, items: list[Any]) -> Token:
+        return items[0]
+
+    def override_decl(self, meta: Any, items: list[Any]) -> ast.Override:
+        target = self._string(items[0])
+        disabled: bool | None = None
+        seen: Token | None = None
+        for tok in items[1:]:
+            if seen is not None:
+                self.sink.error(
+                    "SR010",
+                    f"override of {target.value!r} says both `{seen}` and `{tok}`" if str(seen) != str(tok) else f"`{tok}` is given twice",
+                    self._tok_span(tok),
+                )
+                continue
+            seen = tok
+            disabled = str(tok) == "disabled"
+        return ast.Override(target, disabled, self._meta(meta))
 
     # -- expressions ----------------------------------------------------------------
     def string(self, meta: Any, items: list[Token]) -> ast.StringLit:
