@@ -73,7 +73,7 @@ _ALL = [
     _c("SR207", "scope-value-type", "A scoping value of the wrong type for its attribute or operator."),
     _c("SR208", "join-type-mismatch", "A join clause comparing attributes of different types."),
     _c("SR209", "constant-type-mismatch", "A constant flow whose text does not fit the target attribute."),
-    _c("SR210", "multi-into-single", "A multi-valued attribute flows directly into a single-valued one; only the first value is kept.", Severity.WARNING),
+    _c("SR210", "multi-into-single", "A multi-valued attribute flows directly into a single-valued one; only the first value is kept.", Severity.INFO),
     # --- rule model
     _c("SR301", "invalid-link-type", "A link type that is not valid for the rule's direction."),
     _c("SR302", "mixed-merge-types", "Rules flowing the same target attribute with different merge types."),

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from syncrules import ast
-from syncrules.diagnostics import DiagnosticSink, Label
+from syncrules.diagnostics import Diagnostic, DiagnosticSink, Label, Severity
 from syncrules.ir import nodes as ir
 from syncrules.semantic.expressions import ExprEnv, lower_expression, suggest
 from syncrules.source import Span
@@ -701,10 +701,13 @@ class _Analyzer:
         v_base, t_base = (value_type[2:] if v_multi else value_type), (target_type[2:] if t_multi else target_type)
         if v_multi and not t_multi and flow.kind == "direct":
             # Microsoft's defaults flow AD's multi-valued photo into the metaverse's single-valued one.
-            self.sink.warning(
-                "SR210",
-                f"a multi-valued attribute ({value_type}) flows into single-valued `{flow.target.text}` ({target_type}); only the first value is kept",
-                span,
+            self.sink.emit(
+                Diagnostic(
+                    "SR210",
+                    Severity.INFO,
+                    f"a multi-valued attribute ({value_type}) flows into single-valued `{flow.target.text}` ({target_type}); only the first value is kept",
+                    span,
+                )
             )
             return
         if v_multi and not t_multi:
