@@ -109,6 +109,14 @@ def run_cycle(session: Session, cycle: str, apply_exports: bool, allow_deletes: 
     """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports."""
     engine = session.engine
     if cycle == "delta":
+        if not engine.history:
+            # No saved state: the baseline is the fixtures' snapshot, synchronized and exported,
+            # so the delta shows what the change records alone would do.
+            engine.run_cycle("initial", export=False)
+            for c in engine.cc.connector_order:
+                if c in engine.directories:
+                    engine.export_step(c, None)
+            engine.run_cycle("delta", export=False)
         for d in session.directories.values():
             d.apply_fixture_changes()
     steps = engine.run_cycle(cycle, export=False)
