@@ -14,10 +14,13 @@ from syncrules.fmt.command import format_text
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_contoso_example_checks_with_no_output() -> None:
-    result = CliRunner().invoke(main, ["check", str(ROOT / "examples" / "contoso")])
-    assert result.exit_code == 0
-    assert result.output == ""
+def test_contoso_example_reports_nothing_above_info() -> None:
+    result = CliRunner().invoke(main, ["check", "--fail-on", "warning", "--format", "json", str(ROOT / "examples" / "contoso")])
+    assert result.exit_code == 0, result.output
+    import json
+
+    severities = {d["severity"] for d in json.loads(result.output)["diagnostics"]}
+    assert severities <= {"info"}
 
 
 def test_contoso_example_is_formatted() -> None:

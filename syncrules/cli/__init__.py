@@ -55,19 +55,27 @@ def _colour(option: str | None) -> bool:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def check(paths: tuple[str, ...], fmt: str, color: str) -> None:
-    """Check rule files or project directories and report every problem found."""
-    from syncrules.compiler import compile_paths
-    from syncrules.diagnostics.render import render_json, render_text
+@click.option("--select", multiple=True, metavar="RULES", help="Codes, names, categories or ALL (comma-separated or repeated); replaces [lint] select.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Added to [lint] ignore.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity that fails the check (default: [lint] fail-on, else error).")
+def check(
+    paths: tuple[str, ...], fmt: str, color: str, select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None
+) -> None:
+    """Check rule files or project directories: compile diagnostics plus lint findings."""
+    from syncrules.lint.command import run_check
 
-    result = compile_paths(list(paths))
-    if fmt == "json":
-        click.echo(render_json(result.diagnostics), nl=False)
-    elif result.diagnostics:
-        click.echo(render_text(result.diagnostics, result.sources, _colour(color)), nl=False)
-    sys.exit(EXIT_FINDINGS if result.has_errors else EXIT_OK)
+    sys.exit(run_check(list(paths), fmt, list(select), list(ignore), fail_on, _colour(color)))
+
+
+@main.command()
+@click.argument("code", required=False)
+def rules(code: str | None) -> None:
+    """List the lint rules, or print one rule's documentation."""
+    from syncrules.lint.command import run_rules
+
+    sys.exit(run_rules(code))
 
 
 @main.command(name="compile")

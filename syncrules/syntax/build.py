@@ -428,6 +428,9 @@ class AstBuilder:
                     join = groups
             elif isinstance(it, tuple):
                 settings.append(ast.Setting(it[0], it[1], it[1].span))
+        # Settings are unordered in meaning; keep them in the canonical (formatter's) order so that
+        # reordering them is not a change to the AST.
+        settings.sort(key=lambda st: _SETTING_ORDER.get(st.key, len(_SETTING_ORDER)))
         return ast.Rule(name, direction, precedence, tuple(settings), scope, join, tuple(flows), span=span)
 
     def override_item(self, meta: Any, items: list[Any]) -> Token:
@@ -504,6 +507,8 @@ class AstBuilder:
         op, operand = items
         return ast.Unary(str(op), operand, self.source.span(op.start_pos, operand.span.end))
 
+
+_SETTING_ORDER = {k: i for i, k in enumerate(("link", "id", "tag", "description", "disabled", "password-sync", "soft-delete-expiry"))}
 
 # Binding strength of binary operators (VBA order; comparisons bind tighter than && and ||).
 PRECEDENCE = {"||": 1, "&&": 2, "=": 3, "<>": 3, "<": 3, ">": 3, "<=": 3, ">=": 3, "&": 4, "+": 5, "-": 5, "*": 6, "/": 6}
