@@ -6,7 +6,7 @@ flow expressions, and evaluates each over generated objects of the rule's source
 the corpus, the compiled flow against the same logic written by hand in Python, measured in the
 same run. Targets: median ≤ 2 µs; compiled ≤ 2× hand-written. The last line is one JSON object.
 
-    python benchmarks/bench_expressions.py [--objects 200] [--rounds 5]
+    python benchmarks/bench_expressions.py [--objects 200] [--rounds 5] [--backend closure|py]
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from syncrules.compiler import compile_paths  # noqa: E402
-from syncrules.evaluate import EvalContext, compile_expr  # noqa: E402
+from syncrules.evaluate import EvalContext  # noqa: E402
+from syncrules.evaluate.backend import BACKENDS, compile_flow_expr  # noqa: E402
 from syncrules.interop.aadconnect.cli import run_import  # noqa: E402
 from syncrules.ir import nodes as ir  # noqa: E402
 from syncrules.runtime.values import IGNORE_THIS_FLOW, EvalError  # noqa: E402
@@ -157,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--backend", choices=BACKENDS, default="closure", help="expression backend to measure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run(_load(tmp), args)
@@ -176,7 +178,7 @@ def run(config: ir.Config, args: argparse.Namespace) -> None:
         for flow in rule.flows:
             if flow.expr is None:
                 continue
-            fn = compile_expr(flow.expr)
+            fn = compile_flow_expr(flow.expr, args.backend)
             contexts = [EvalContext(o, {"Domain.FQDN": "contoso.com", "Connector.ID": "x"}) for o in objects]
             per_expression.append(_time(fn, contexts, args.rounds))
             shapes.setdefault(_squash(_expr_text(flow)), (flow, rule))
@@ -193,7 +195,7 @@ def run(config: ir.Config, args: argparse.Namespace) -> None:
         assert source is not None and flow.expr is not None
         objects = [sample_object(source, "user", n) for n in range(args.objects)]
         contexts = [EvalContext(o, {}) for o in objects]
-        fn = compile_expr(flow.expr)
+        fn = compile_flow_expr(flow.expr, args.backend)
         for ctx, obj in zip(contexts, objects, strict=True):
             assert _norm(fn(ctx)) == _norm(hand(obj)), text  # same logic, same answers
         compiled_s = _time(fn, contexts, args.rounds)
@@ -210,6 +212,7 @@ def run(config: ir.Config, args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "benchmark": "expressions",
+                "backend": args.backend,
                 "corpus_expressions": len(per_expression),
                 "objects": args.objects,
                 "median_us": round(statistics.median(per_expression) * 1e6, 3),

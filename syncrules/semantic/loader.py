@@ -28,12 +28,14 @@ class LoadedConfig:
 
 
 def display_path(path: Path) -> str:
-    """A short, stable name for diagnostics: relative to the working directory when inside it."""
+    """A short, stable name for diagnostics: relative to the working directory when close to it."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows
         return str(path)
-    return str(path) if rel.startswith("..") else rel
+    # A short climb out of the working directory stays relative, which keeps output the same
+    # in every checkout; anything further away is clearer as an absolute path.
+    return str(path) if rel.startswith(os.path.join(os.pardir, os.pardir, os.pardir)) else rel
 
 
 def discover(paths: list[str | Path], sink: DiagnosticSink) -> list[Path]:

@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 from syncrules.diagnostics import DiagnosticSink
-from syncrules.evaluate import EvalContext, compile_expr
+from syncrules.evaluate import EvalContext
+from syncrules.evaluate.backend import BACKENDS, Backend, compile_flow_expr
 from syncrules.semantic.expressions import ExprEnv, lower_expression
 from syncrules.syntax.parser import parse_expression
 
@@ -88,8 +89,10 @@ def run(
     object_id: str = "",
     imported: dict[str, Any] | None = None,
     value_counts: dict[str, int] | None = None,
+    backend: Backend = "closure",
 ) -> Any:
-    """Evaluate expression text against typed attributes; raises EvalError like the engine would."""
+    """Evaluate expression text against typed attributes with one of the expression backends;
+    raises EvalError like the engine would."""
     decoded = {name: decode_attribute(spec) for name, spec in (attrs or {}).items()}
     types = {name: t for name, (t, _) in decoded.items()}
     values = {name: v for name, (_, v) in decoded.items() if v is not None}
@@ -110,10 +113,10 @@ def run(
         seed=seed,
         object_id=object_id,
     )
-    return compile_expr(node)(ctx)
+    return compile_flow_expr(node, backend)(ctx)
 
 
-def run_case(case: Case) -> Any:
+def run_case(case: Case, backend: Backend = "closure") -> Any:
     return run(
         case.expr,
         case.attrs,
@@ -123,4 +126,8 @@ def run_case(case: Case) -> Any:
         case.object_id,
         case.imported,
         case.value_counts,
+        backend,
     )
+
+
+__all__ = ["BACKENDS", "CASES_DIR", "Case", "load_cases", "run", "run_case"]

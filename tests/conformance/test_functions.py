@@ -2,7 +2,8 @@
 
 Each case is parsed with the real parser, lowered (``lower_expression``), compiled and evaluated;
 the result must equal the expected value *and* its kind (see ``encoding.same``), or the evaluation
-must fail with the expected error, carrying a span inside the expression.
+must fail with the expected error, carrying a span inside the expression. Every case runs against
+both expression backends (closures and generated Python), which must agree.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from syncrules.catalogue import load_catalogue
 from syncrules.runtime.values import EvalError
 
 from .encoding import decode_expected, encode, same
-from .runner import Case, load_cases, run_case
+from .runner import BACKENDS, Case, load_cases, run_case
 
 CASES = load_cases()
 MIN_CASES_PER_FUNCTION = 5
 MIN_CASES = 450
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case(case: Case) -> None:
+def test_case(case: Case, backend: str) -> None:
     if case.error is not None:
         with pytest.raises(EvalError) as info:
-            run_case(case)
+            run_case(case, backend)  # type: ignore[arg-type]
         exc = info.value
         if "code" in case.error:
             assert exc.code == case.error["code"], f"{case.expr}: code {exc.code}, message {exc.message!r}"
@@ -34,7 +36,7 @@ def test_case(case: Case) -> None:
         assert span is not None, f"{case.expr}: the error carries no span"
         assert 0 <= span.start < span.end <= len(case.expr)
         return
-    result = run_case(case)
+    result = run_case(case, backend)  # type: ignore[arg-type]
     expected = decode_expected(case.expect)
     assert same(result, expected), f"{case.expr}: got {encode(result)!r}, expected {case.expect!r}"
 
