@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from syncrules.compiler import compile_paths  # noqa: E402
 from syncrules.evaluate import EvalContext  # noqa: E402
-from syncrules.evaluate.backend import BACKENDS, compile_flow_expr  # noqa: E402
+from syncrules.evaluate.backend import BACKENDS, DEFAULT_BACKEND, compile_flow_expr  # noqa: E402
 from syncrules.interop.aadconnect.cli import run_import  # noqa: E402
 from syncrules.ir import nodes as ir  # noqa: E402
 from syncrules.runtime.values import IGNORE_THIS_FLOW, EvalError  # noqa: E402
@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--backend", choices=BACKENDS, default="closure", help="expression backend to measure")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="expression backend to measure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run(_load(tmp), args)

@@ -105,7 +105,7 @@ def main() -> None:
     module = parse_source(SourceFile("generated.sync", text), sink)
     t1 = time.perf_counter()
     assert module is not None, [d.message for d in sink.items]
-    analyze([module], sink)
+    config = analyze([module], sink)
     t2 = time.perf_counter()
     errors = [d for d in sink.items if d.severity >= 3]
     assert not errors, errors[:3]
@@ -123,6 +123,9 @@ def main() -> None:
                 cold.append(time.perf_counter() - s)
     cold.sort()
 
+    from syncrules.lint import measure
+
+    lint = measure(config, [module])
     flows = sum(len(r.flows) for r in module.items if hasattr(r, "flows"))
     print(
         json.dumps(
@@ -135,6 +138,8 @@ def main() -> None:
                 "check_s": round(t2 - t1, 3),
                 "total_s": round(t2 - t0, 3),
                 "target_total_s": 5.0,
+                **lint,
+                "target_lint_s": 5.0,
                 "cold_check_example_s": round(cold[len(cold) // 2], 3) if cold else None,
                 "target_cold_check_s": 0.5,
             }

@@ -108,7 +108,7 @@ def compile_cmd(paths: tuple[str, ...], emit: str) -> None:
             "rules": to_json(cfg.rules),
         }
     else:
-        from syncrules.evaluate.pygen import emit_python  # type: ignore[import-not-found]
+        from syncrules.evaluate.pygen import emit_python
 
         click.echo(emit_python(result.config), nl=False)
         sys.exit(EXIT_OK)
