@@ -217,7 +217,8 @@ def import_group() -> None:
 @click.option("--connectors", default=None, help="Name connectors found by GUID: GUID=NAME,GUID=NAME.")
 @click.option("--schema", default=None, type=click.Path(exists=True), help="An export folder to take the schema from.")
 def import_aadconnect(sources: tuple[str, ...], out_dir: str, connectors: str | None, schema: str | None) -> None:
-    """Import an Azure AD Connect / Entra Connect configuration (Get-ADSyncServerConfiguration export)."""
+    """Import an Entra Connect configuration: a Get-ADSyncServerConfiguration export folder, or
+    PowerShell scripts as the Synchronization Rules Editor's Export button writes them."""
     from syncrules.interop.aadconnect.cli import run_import
 
     mapping: dict[str, str] | None = None
@@ -229,6 +230,21 @@ def import_aadconnect(sources: tuple[str, ...], out_dir: str, connectors: str | 
             guid, name = pair.split("=", 1)
             mapping[guid.strip()] = name.strip()
     sys.exit(run_import(list(sources), out_dir, mapping, schema))
+
+
+@main.group(name="export")
+def export_group() -> None:
+    """Export a project's rules to other tools' formats."""
+
+
+@export_group.command(name="aadconnect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", "out_file", required=True, type=click.Path(dir_okay=False), help="The PowerShell script to write.")
+def export_aadconnect(paths: tuple[str, ...], out_file: str) -> None:
+    """Write the rules as a PowerShell script in the Synchronization Rules Editor's Export shape."""
+    from syncrules.interop.aadconnect.ps_export import run_export
+
+    sys.exit(run_export(list(paths), out_file))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -94,7 +94,7 @@ _ALL = [
     _c("SR703", "no-rule-files", "The project's rule globs match no .sync files."),
     _c("SR710", "bad-fixture", "A fixture record does not fit the connector schema or is malformed."),
     # --- import (syncrules import ...)
-    _c("SR801", "unreadable-export", 'An export file that cannot be read or is not well-formed XML (DTDs are refused).'),
+    _c("SR801", "unreadable-export", "An export file that cannot be read: not well-formed XML (DTDs are refused) or not valid PowerShell syntax."),
     _c("SR802", "unrecognised-export", 'A source that is neither an export folder nor a rule, connector or metaverse XML file.'),
     _c("SR803", "missing-connector", 'A rule refers to a connector GUID with no connector file; its name and schema are guessed.', Severity.WARNING),
     _c("SR804", "missing-metaverse-schema", 'No GlobalSettings/MV.xml; the metaverse schema is inferred from the rules.', Severity.WARNING),
@@ -110,6 +110,13 @@ _ALL = [
     _c("SR814", "round-trip-failure", 'A generated declaration does not read back identically; it is left out (a bug in the importer).'),
     _c("SR815", "output-problem", 'The output directory cannot be written.'),
     _c("SR816", "foreign-output-files", 'The output directory holds other .sync files, which will be compiled with the import.', Severity.WARNING),
+    _c("SR817", "unresolved-script-value", "A value that cannot be known without running the script; what needs it is left out."),
+    _c("SR818", "runtime-control-flow", "Statements under run-time control flow were read as straight-line code.", Severity.WARNING),
+    _c("SR819", "unsupported-script-construct", "A command or construct the script reader does not evaluate; skipped.", Severity.WARNING),
+    _c("SR820", "rule-not-added", "A rule created with New-ADSyncRule but never passed to Add-ADSyncRule; not imported.", Severity.WARNING),
+    _c("SR821", "rule-without-identifier", "A rule with no fixed -Identifier; written without an id.", Severity.WARNING),
+    _c("SR822", "export-placeholder", "A connector without an id: the exported script holds a placeholder to fill in."),
+    _c("SR823", "export-derived-value", "A value derived for the exported script (rule id, precedence, time span).", Severity.INFO),
     # --- tool level
     _c("SR901", "usage", "The command line was not understood."),
     _c("SR902", "internal-error", "A bug in syncrules; please report it."),

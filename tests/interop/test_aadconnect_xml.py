@@ -584,7 +584,7 @@ def test_toml_string() -> None:
 
 def test_codes_are_in_the_interop_range() -> None:
     assert all(code.startswith("SR8") for code in INTEROP_CODES)
-    assert len(INTEROP_CODES) == 16
+    assert len(INTEROP_CODES) == 23
 
 
 @pytest.mark.parametrize(

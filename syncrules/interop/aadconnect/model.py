@@ -95,6 +95,10 @@ class SyncRule:
     origin: Span | None = None
     # Spans of individual fields (by export field name) for precise diagnostics.
     field_origins: dict[str, Span] = field(default_factory=dict)
+    # The source gives no fixed identifier (a script whose New-ADSyncRule has no -Identifier gets
+    # a new one at every run): ``identifier`` is a stand-in that keeps the rule addressable during
+    # conversion, and the rule is written without an ``id``.
+    generated_identifier: bool = False
 
     def where(self, key: str) -> Span | None:
         return self.field_origins.get(key, self.origin)
