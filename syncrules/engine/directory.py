@@ -8,6 +8,7 @@ fixtures) behind each connector; tests use :class:`MemoryDirectory` directly.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,7 +52,7 @@ class ExportOperation:
 
 
 class ConnectedDirectory(Protocol):
-    def read_all(self) -> list[ImportRecord]: ...
+    def read_all(self) -> Iterable[ImportRecord]: ...
 
     def read_changes(self) -> list[ChangeRecord]: ...
 
@@ -123,6 +124,12 @@ class MemoryDirectory:
         self._by_dn[normalize_dn(new_dn)] = entry.anchor
         self._log.append(ChangeRecord("rename", old, entry.anchor, entry.object_type, dict(entry.attrs), new_dn))
 
+    def retype(self, dn: str, object_type: str) -> None:
+        """Change an object's type in place (same anchor): what the import sees as delete-add."""
+        entry = self._entry(dn)
+        entry.object_type = object_type
+        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, dict(entry.attrs)))
+
     def _entry(self, dn: str) -> _Entry:
         anchor = self._by_dn.get(normalize_dn(dn))
         if anchor is None:
@@ -134,12 +141,13 @@ class MemoryDirectory:
         return self.entries.get(anchor) if anchor else None
 
     # -- ConnectedDirectory ----------------------------------------------------------
-    def read_all(self) -> list[ImportRecord]:
-        self._log.clear()
-        return [
-            ImportRecord(e.dn, e.object_type, e.anchor, dict(e.attrs))
-            for e in sorted(self.entries.values(), key=lambda e: normalize_dn(e.dn))
-        ]
+    def read_all(self) -> Iterator[ImportRecord]:
+        """Every object, in DN order. Records are produced one at a time and share the stored
+        values (the engine copies what it keeps), so a full import of a large directory does not
+        hold a second copy of it."""
+        self._log.clear()  # at the call, not when the records are read: seeding code relies on it
+        entries = sorted(self.entries.values(), key=lambda e: normalize_dn(e.dn))
+        return (ImportRecord(e.dn, e.object_type, e.anchor, e.attrs) for e in entries)
 
     def read_changes(self) -> list[ChangeRecord]:
         changes, self._log = self._log, []

@@ -20,6 +20,7 @@ step is undone, so no error leaves an object half-updated.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -132,45 +133,59 @@ class Engine:
         options: EngineOptions | None = None,
         parameters: dict[str, dict[str, str]] | None = None,
     ) -> None:
-        self.cc: CompiledConfig = compile_config(config)
         self.options = options or EngineOptions()
         self.directories: dict[str, ConnectedDirectory] = dict(directories or {})
-        self.spaces: dict[str, ConnectorSpace] = {name: ConnectorSpace(name) for name in self.cc.connector_order}
-        self._connector_index = {name: i for i, name in enumerate(self.cc.connector_order)}
         self.mv = Metaverse()
-        for attribute, case_sensitive in sorted(self.cc.mv_indexes):
-            self.mv.ensure_index(attribute, case_sensitive)
-        for name, indexes in self.cc.cs_indexes.items():
-            for attribute, case_sensitive in sorted(indexes):
-                self.spaces[name].ensure_index(attribute, case_sensitive)
+        self.spaces: dict[str, ConnectorSpace] = {}
         self._param_overrides = parameters or {}
-        self._partitions: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        self._connector_params: dict[str, dict[str, Any]] = {}
-        # OU filtering: (container, include?) per connector, most specific first.
-        self._containers: dict[str, list[tuple[str, bool]]] = {}
-        self._has_includes: dict[str, bool] = {}
-        self._prepare_parameters()
         # Connector-space references: referenced DN → referring objects, and per object the DNs
         # it refers to (so removing an object does not scan the index).
-        self._cs_referrers: dict[str, dict[str, set[str]]] = {name: {} for name in self.cc.connector_order}
-        self._refs_of: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in self.cc.connector_order}
-        self._ref_attrs: dict[tuple[str, str], tuple[str, ...]] = {
-            key: tuple(a.name for a in attrs.values() if a.type == "reference") for key, attrs in self.cc.cs_types.items()
-        }
+        self._cs_referrers: dict[str, dict[str, set[str]]] = {}
+        self._refs_of: dict[str, dict[str, tuple[str, ...]]] = {}
         # Metaverse references: referenced object → metaverse objects whose attributes point at it.
         self._mv_referrers: dict[str, set[str]] = {}
         # Outbound references held back: (connector, referenced mv id) → mv ids waiting for it.
         self._waiting: dict[tuple[str, str], set[str]] = {}
         # Metaverse objects whose outbound synchronization must run again (retry provisioning).
         self._retry: dict[str, None] = {}
+        self.reconfigure(config)
+        self._step: StepResult | None = None
+        self._created: set[str] = set()  # metaverse objects created during the current step
+        self.history: list[StepResult] = []
+
+    def reconfigure(self, config: ir.Config) -> None:
+        """Use new rules from now on, keeping all state (what an administrator's rule change does).
+
+        Nothing is re-evaluated here: as in the reference engine, a Full Synchronization applies
+        changed rules to existing objects, a delta synchronization only to objects it touches.
+        Connectors may be added; removing one is not supported.
+        """
+        self.cc: CompiledConfig = compile_config(config)
+        for name in self.cc.connector_order:
+            self.spaces.setdefault(name, ConnectorSpace(name))
+            self._cs_referrers.setdefault(name, {})
+            self._refs_of.setdefault(name, {})
+        self._connector_index = {name: i for i, name in enumerate(self.cc.connector_order)}
+        for attribute, case_sensitive in sorted(self.cc.mv_indexes):
+            self.mv.ensure_index(attribute, case_sensitive)
+        for name, indexes in self.cc.cs_indexes.items():
+            for attribute, case_sensitive in sorted(indexes):
+                self.spaces[name].ensure_index(attribute, case_sensitive)
+        self._partitions: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._connector_params: dict[str, dict[str, Any]] = {}
+        # OU filtering: (container, include?) per connector, most specific first.
+        self._containers: dict[str, list[tuple[str, bool]]] = {}
+        self._has_includes: dict[str, bool] = {}
+        self._prepare_parameters()
+        self._ref_attrs: dict[tuple[str, str], tuple[str, ...]] = {
+            key: tuple(a.name for a in attrs.values() if a.type == "reference") for key, attrs in self.cc.cs_types.items()
+        }
+        self._anchors = {c.name: frozenset(c.anchor) for c in config.connectors}
         self._outbound_connectors: dict[str, list[str]] = {}
         for connector, mv_type in self.cc.outbound:
             self._outbound_connectors.setdefault(mv_type, []).append(connector)
         for targets in self._outbound_connectors.values():
             targets.sort(key=self._connector_index.__getitem__)
-        self._step: StepResult | None = None
-        self._created: set[str] = set()  # metaverse objects created during the current step
-        self.history: list[StepResult] = []
 
     # ================================================================== parameters
     def _prepare_parameters(self) -> None:
@@ -265,6 +280,11 @@ class Engine:
         step = StepResult(connector, profile)
         self._step = step
         self._created = set()
+        # A step allocates many long-lived objects and no reference cycles; the cyclic collector
+        # would rescan the whole (growing) state again and again, which makes large full steps
+        # superlinear. It is paused for the step and restored after.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             if profile == "full-import":
                 self._full_import(connector)
@@ -280,6 +300,9 @@ class Engine:
                 raise ValueError(f"unknown run profile {profile!r}")
         except _StopStep:
             step.status = STOPPED_ERROR_LIMIT
+        finally:
+            if collecting:
+                gc.enable()
         if step.status == SUCCESS and step.errors:
             step.status = COMPLETED_ERRORS
         elif step.status == SUCCESS and step.warnings:
@@ -591,9 +614,27 @@ class Engine:
         else:
             todo = [space.objects[g] for g in space.pending]
         todo.sort(key=_dn_order)
+        step.bump("inbound", len(todo))
         outbound: dict[str, None] = dict(self._retry)
         self._retry.clear()
         fresh: dict[str, bool] = {}  # objects linked in this step → was the MV object projected for them
+        try:
+            self._sync_objects(space, todo, fresh, outbound)
+        except _StopStep:
+            # Stopped at the error limit: links made for objects whose flows did not run are
+            # undone (they keep their pending import), and metaverse objects already changed
+            # get their outbound synchronization in the next run.
+            for guid in list(fresh):
+                obj = space.objects.get(guid)
+                if obj is not None:
+                    self._rollback(space, obj, fresh)
+            self._retry.update(outbound)
+            raise
+        self._run_outbound(outbound)
+
+    def _sync_objects(self, space: ConnectorSpace, todo: list[CSObject], fresh: dict[str, bool], outbound: dict[str, None]) -> None:
+        step = self._step
+        assert step is not None
         failed: set[str] = set()
         flows: list[CSObject] = []
         # Phase 1: disconnect, join, project.
@@ -620,18 +661,14 @@ class Engine:
                 continue
             mv = self.mv.objects[obj.mv_id]
             before = len(step.errors)
-            try:
-                self._recompute(mv)
-            except _StopStep:
-                self._rollback(space, obj, fresh)
-                raise
+            self._recompute(mv)
             if len(step.errors) > before:
                 self._rollback(space, obj, fresh)
                 continue
+            fresh.pop(obj.guid, None)
             space.mark(obj, PI_NONE)
             obj.changed = set()
             outbound[mv.id] = None
-        self._run_outbound(outbound)
 
     def _rollback(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> None:
         """Undo a link made in this step for an object whose flows failed (it stays pending)."""
@@ -654,6 +691,8 @@ class Engine:
                     self._recompute(other)
 
     def _run_outbound(self, pending: dict[str, None]) -> None:
+        step = self._step
+        assert step is not None
         queue = deque(pending)
         queued = set(pending)
         while queue:
@@ -662,8 +701,15 @@ class Engine:
             mv = self.mv.objects.get(mv_id)
             if mv is None:
                 continue
+            step.bump("outbound")
+            try:
+                ready = self._outbound(mv)
+            except _StopStep:
+                self._retry[mv_id] = None
+                self._retry.update(dict.fromkeys(queue))
+                raise
             # Objects whose references were held back for this one run again.
-            for referrer in self._outbound(mv):
+            for referrer in ready:
                 if referrer not in queued:
                     queued.add(referrer)
                     queue.append(referrer)
@@ -887,14 +933,24 @@ class Engine:
         """Recompute every attribute of ``mv`` from all its joined objects; True if anything changed.
 
         All flows are evaluated and resolved before anything is written, so an error (in any
-        flow, or a mix of merge types) leaves the object as it was.
+        flow, or a mix of merge types) leaves the object as it was. This is the engine's hottest
+        loop: a NULL contributes nothing (it can only fall through), so absent sources and NULL
+        results are dropped on the spot, and contributions need sorting only when several
+        connectors contribute.
         """
         contributions: dict[str, list[_Contribution]] = {}
         created = mv.id in self._created
         failed = False
         new_refs: set[str] = set()
-        links = sorted(mv.links.items(), key=lambda kv: self._connector_index[kv[0]]) if len(mv.links) > 1 else list(mv.links.items())
-        for connector, guid in links:
+        mv_type = mv.object_type
+        links = mv.links
+        if len(links) > 1:
+            ordered = sorted(links.items(), key=lambda kv: self._connector_index[kv[0]])
+        else:
+            ordered = list(links.items())
+        options = self.options
+        scoped: list[list[CompiledRule]] = []
+        for connector, guid in ordered:
             conn_index = self._connector_index[connector]
             space = self.spaces[connector]
             obj = space.objects.get(guid)
@@ -905,54 +961,88 @@ class Engine:
             in_scope = self._rules_in_scope(space, obj, view, params)
             if not in_scope:
                 continue
-            ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
+            scoped.append(in_scope)
+            get = view.get
+            ctx = EvalContext(view, params, imported=obj.attrs, now=options.now, seed=options.seed, object_id=obj.guid)
             for rule in in_scope:
-                target_type = rule.rule.target_type
-                if target_type != "*" and target_type != mv.object_type:
+                ir_rule = rule.rule
+                target_type = ir_rule.target_type
+                if target_type != mv_type and target_type != "*":
                     continue
-                key = (rule.rule.precedence, rule.order, conn_index)
-                lineage = Lineage(rule.name, connector, obj.dn, rule.rule.precedence)
-                for flow in rule.flows:
-                    if flow.once:
-                        if created and flow.target not in mv.once:
+                key = (ir_rule.precedence, rule.order, conn_index)
+                lineage = Lineage(rule.name, connector, obj.dn, ir_rule.precedence)
+                for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
+                    if once:
+                        if created and target not in mv.once:
                             value = self._eval(flow, ctx, obj, rule)
                             if value is _FAILED:
                                 failed = True
                                 continue
-                            if flow.is_reference:
+                            if is_ref:
                                 value = self._refs_in(space, value, new_refs)
-                            mv.once[flow.target] = (value, lineage)
-                        stored = mv.once.get(flow.target)
-                        if stored is None:
+                            mv.once[target] = (value, lineage)
+                        stored = mv.once.get(target)
+                        if stored is None or stored[0] is None:
                             continue
-                        contributions.setdefault(flow.target, []).append((key, stored[0], stored[1], flow.merge))
+                        contributions.setdefault(target, []).append((key, stored[0], stored[1], merge))
                         continue
-                    value = self._eval(flow, ctx, obj, rule)
-                    if value is _FAILED:
-                        failed = True
-                        continue
-                    if flow.is_reference:
-                        value = self._refs_in(space, value, new_refs)
-                    entries = contributions.get(flow.target)
-                    if entries is None:
-                        contributions[flow.target] = [(key, value, lineage, flow.merge)]
+                    if source is not None:
+                        value = get(source)
                     else:
-                        entries.append((key, value, lineage, flow.merge))
+                        try:
+                            value = fn(ctx)
+                        except EvalError as exc:
+                            self._flow_error(obj, rule, flow, exc)
+                            failed = True
+                            continue
+                    if value is None or value == "":
+                        continue  # NULL (and an empty string, which no directory stores) falls through
+                    if is_ref:
+                        value = self._refs_in(space, value, new_refs)
+                        if value is None:
+                            continue
+                    if multi and value.__class__ is not list and value is not AUTHORITATIVE_NULL and value is not IGNORE_THIS_FLOW:
+                        value = [value]
+                    entries = contributions.get(target)
+                    if entries is None:
+                        contributions[target] = [(key, value, lineage, merge)]
+                    else:
+                        entries.append((key, value, lineage, merge))
         if failed:
             return False
         writes: list[tuple[str, Any, Lineage | None]] = []
-        attrs = mv.attrs
+        several = len(ordered) > 1
+        mixed = self.cc.mixed_inbound
         for target, entries in contributions.items():
-            if len(entries) > 1:
-                entries.sort(key=_first)
-                if not self._one_merge_type(mv, target, entries):
+            if len(entries) == 1:
+                value = entries[0][1]
+                merge = entries[0][3]
+                if value is IGNORE_THIS_FLOW:
+                    if _flow_count(scoped, mv_type, target) > 1:
+                        writes.append((target, None, None))  # the others were NULL: removed
+                    continue
+                if value is AUTHORITATIVE_NULL:
+                    writes.append((target, None, None))
+                    continue
+                if merge == "update" or merge == "replace":
+                    writes.append((target, value, entries[0][2]))
+                    continue
+            else:
+                if several:
+                    entries.sort(key=_first)
+                if (mv_type, target) in mixed and not self._one_merge_type(mv, target, entries):
                     failed = True
                     continue
             value, lineage, keep = _resolve(entries)
             if not keep:
                 writes.append((target, value, lineage))
+            elif _flow_count(scoped, mv_type, target) > len(entries):
+                # Every value was IgnoreThisFlow, but other flows returned NULL (they are not
+                # among the contributions): as if the ignored flows were absent, the value goes.
+                writes.append((target, None, None))
         if failed:
             return False
+        attrs = mv.attrs
         for target in attrs.keys() - contributions.keys():
             writes.append((target, None, None))
         changed = False
@@ -988,8 +1078,11 @@ class Engine:
         try:
             return flow.fn(ctx)
         except EvalError as exc:
-            self._error(obj, rule.name, flow.target, exc.code, exc.message, getattr(exc, "span", None) or flow.origin)
+            self._flow_error(obj, rule, flow, exc)
             return _FAILED
+
+    def _flow_error(self, obj: CSObject | MVObject, rule: CompiledRule, flow: CompiledFlow, exc: EvalError) -> None:
+        self._error(obj, rule.name, flow.target, exc.code, exc.message, getattr(exc, "span", None) or flow.origin)
 
     def _refs_in(self, space: ConnectorSpace, value: Any, new_refs: set[str]) -> Any:
         """Connector-space references (DNs) → metaverse references (ids); references to objects
@@ -1024,52 +1117,66 @@ class Engine:
             in_scope = [r for r in rules if r.scope.matches(mv.attrs, "", params, _no_member)]
             guid = mv.links.get(connector)
             obj = space.objects.get(guid) if guid else None
-            if obj is None:
-                if not in_scope:
+            if obj is not None:
+                typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
+                provisioners = [r for r in typed if r.link == "provision"]
+                no_flow = any(r.link == "join-no-flow" for r in typed)
+                if provisioners and obj.provisioned_by is None:
+                    obj.provisioned_by = provisioners[0].name  # now "considered in scope": may be deprovisioned
+                link_rule = self.cc.rules_by_name.get(obj.link_rule or "")
+                if obj.provisioned_by is not None and not provisioners and not no_flow:
+                    self._deprovision(mv, space, obj)
+                    # References to this object in that space now have nothing to point at.
+                    ready.extend(self._mv_referrers.get(mv.id, ()))
+                elif (
+                    link_rule is not None
+                    and link_rule.rule.direction == "outbound"
+                    and link_rule not in typed
+                    and not provisioners
+                    and not no_flow
+                ):
+                    # The outbound join rule that made the link is out of scope: disjoin, no delete.
+                    del mv.links[connector]
+                    obj.mv_id = None
+                    obj.link_rule = None
+                    step.bump("disconnectors")
+                    ready.extend(self._mv_referrers.get(mv.id, ()))
+                else:
+                    self._export_flow(mv, space, obj, typed, params, no_flow)
                     continue
-                if not self._outbound_join(mv, space, in_scope):
-                    provisioner = next((r for r in in_scope if r.link == "provision"), None)
-                    if provisioner is not None and self._provision(mv, space, provisioner, in_scope, params):
-                        ready.extend(self._waiting.pop((connector, mv.id), ()))
-                    continue
+            # No object in this connector space (any more): join an existing one, or provision.
+            if not in_scope:
+                continue
+            if self._outbound_join(mv, space, in_scope):
                 ready.extend(self._waiting.pop((connector, mv.id), ()))
                 obj = space.objects[mv.links[connector]]
-            typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
-            provisioners = [r for r in typed if r.link == "provision"]
-            no_flow = any(r.link == "join-no-flow" for r in typed)
-            if provisioners and obj.provisioned_by is None:
-                obj.provisioned_by = provisioners[0].name  # now "considered in scope": may be deprovisioned
-            if obj.provisioned_by is not None and not provisioners and not no_flow:
-                self._deprovision(mv, space, obj)
+                typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
+                if obj.provisioned_by is None and any(r.link == "provision" for r in typed):
+                    obj.provisioned_by = next(r.name for r in typed if r.link == "provision")
+                self._export_flow(mv, space, obj, typed, params, any(r.link == "join-no-flow" for r in typed))
                 continue
-            link_rule = self.cc.rules_by_name.get(obj.link_rule or "")
-            if (
-                link_rule is not None
-                and link_rule.rule.direction == "outbound"
-                and link_rule not in typed
-                and not provisioners
-                and not no_flow
-            ):
-                # The outbound join rule that made the link is out of scope: disjoin, no delete.
-                del mv.links[connector]
-                obj.mv_id = None
-                obj.link_rule = None
-                step.bump("disconnectors")
-                continue
-            self._export_flow(mv, space, obj, typed, params, no_flow)
+            provisioner = next((r for r in in_scope if r.link == "provision"), None)
+            if provisioner is not None and self._provision(mv, space, provisioner, in_scope, params):
+                ready.extend(self._waiting.pop((connector, mv.id), ()))
         mv.retry_provisioning = False
         return ready
 
     def _desired(
         self, mv: MVObject, space: ConnectorSpace, object_type: str, rules: list[CompiledRule], params: dict[str, Any], adding: bool
-    ) -> tuple[dict[str, Any], dict[str, Any], bool] | None:
-        """Export flow values by precedence: (values, held references, join-no-flow), or None on error.
+    ) -> tuple[dict[str, Any], dict[str, Any], bool, dict[str, str]] | None:
+        """Export flow values by precedence: (values, held references, join-no-flow, merge types of
+        the targets flowed with a merge type), or None on error.
 
-        Apply-once flows take part only while the object is being added (``adding``).
+        Apply-once flows take part only while the object is being added (``adding``). Rules
+        arrive in precedence order, so contributions never need sorting. A target whose flows all
+        return NULL gets the value None (removed in the directory).
         """
         ctx = EvalContext(mv.attrs, params, now=self.options.now, seed=self.options.seed, object_id=mv.id)
+        get = mv.attrs.get
         contributions: dict[str, list[_Contribution]] = {}
+        values: dict[str, Any] = {}
         held: dict[str, Any] = {}
+        merges: dict[str, str] = {}
         no_flow = False
         failed = False
         for rule in rules:
@@ -1078,39 +1185,69 @@ class Engine:
             if rule.link == "join-no-flow":
                 no_flow = True
             key = (rule.rule.precedence, rule.order, 0)
-            for flow in rule.flows:
-                if flow.once and not adding:
+            for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
+                if once and not adding:
                     continue
-                value = self._eval(flow, ctx, mv, rule)
-                if value is _FAILED:
-                    failed = True
-                    continue
-                if flow.is_reference:
+                if source is not None:
+                    value = get(source)
+                else:
+                    try:
+                        value = fn(ctx)
+                    except EvalError as exc:
+                        self._flow_error(mv, rule, flow, exc)
+                        failed = True
+                        continue
+                if value == "":
+                    value = None  # no directory stores an empty string: it is no value
+                if is_ref and value is not None:
                     value, waiting = self._refs_out(space, value)
                     if waiting:
-                        held[flow.target] = waiting
+                        held[target] = waiting
                         for target_id in waiting:
                             self._waiting.setdefault((space.name, target_id), set()).add(mv.id)
-                entries = contributions.get(flow.target)
-                if entries is None:
-                    contributions[flow.target] = [(key, value, rule, flow.merge)]
-                else:
-                    entries.append((key, value, rule, flow.merge))
-        if failed:
-            return None
-        values: dict[str, Any] = {}
-        for target, entries in contributions.items():
-            if len(entries) > 1:
-                entries.sort(key=_first)
-                if not self._one_merge_type(mv, target, entries):
-                    failed = True
+                if merge[0] == "m":  # merge, merge-case-insensitive
+                    merges[target] = merge
+                if value is None:
+                    if target not in values:
+                        values[target] = None
                     continue
-            value, _, keep = _resolve(entries)
-            if not keep:
-                values[target] = value
+                if multi and value.__class__ is not list and value is not AUTHORITATIVE_NULL and value is not IGNORE_THIS_FLOW:
+                    value = [value]
+                entries = contributions.get(target)
+                if entries is None:
+                    contributions[target] = [(key, value, rule, merge)]
+                else:
+                    entries.append((key, value, rule, merge))
         if failed:
             return None
-        return values, held, no_flow
+        mixed = self.cc.mixed_outbound
+        for target, entries in contributions.items():
+            if len(entries) == 1:
+                value = entries[0][1]
+                merge = entries[0][3]
+                if value is IGNORE_THIS_FLOW:
+                    if values.get(target, 0) is None:
+                        continue  # NULL from another rule and nothing else: removed
+                    values.pop(target, None)
+                    continue
+                if value is AUTHORITATIVE_NULL:
+                    values[target] = None
+                    continue
+                if merge == "update" or merge == "replace":
+                    values[target] = value
+                    continue
+            elif (space.name, object_type, target) in mixed and not self._one_merge_type(mv, target, entries):
+                failed = True
+                continue
+            value, _, keep = _resolve(entries)
+            if keep:
+                if values.get(target, 0) is not None:
+                    values.pop(target, None)
+                continue
+            values[target] = value
+        if failed:
+            return None
+        return values, held, no_flow, merges
 
     def _refs_out(self, space: ConnectorSpace, value: Any) -> tuple[Any, list[str]]:
         """Metaverse references → DNs in ``space``; references not yet provisioned there wait."""
@@ -1143,7 +1280,7 @@ class Engine:
         desired = self._desired(mv, space, object_type, typed, params, adding=True)
         if desired is None:
             return False
-        values, held, no_flow = desired
+        values, held, no_flow, _ = desired
         if no_flow:
             return False  # JoinNoFlow never adds
         dn = values.pop("dn", None)
@@ -1170,7 +1307,9 @@ class Engine:
             self._error(mv, rule.name, "dn", E_DN_IN_USE, f"{dn!r} is already used by another object in {space.name!r}")
             return False
         types = self.cc.cs_types.get((space.name, object_type), {})
-        missing = [a.name for a in types.values() if a.required and values.get(a.name) in (None, [], "")]
+        # The anchor is the directory's to assign (on the confirming import), never required here.
+        anchors = self._anchors.get(space.name, ())
+        missing = [a.name for a in types.values() if a.required and a.name not in anchors and values.get(a.name) in (None, [], "")]
         if missing:
             self._error(
                 mv,
@@ -1209,29 +1348,37 @@ class Engine:
         joiners = [r for r in in_scope if r.has_join]
         if not joiners:
             return False
-        if len({r.join for r in joiners}) > 1:
-            names = ", ".join(repr(r.name) for r in joiners)
-            self._error(mv, joiners[1].name, None, E_MULTIPLE_JOIN_RULES, f"outbound rules with different join criteria are in scope: {names}")
-            return False
-        rule = joiners[0]
-        for group in rule.join:
-            candidates: set[str] | None = None
-            for clause in group:
-                value = mv.attrs.get(clause.mv_attribute)
-                if value is None or value == []:
-                    candidates = None
-                    break
-                found = space.find(clause.cs_attribute, value, clause.case_sensitive)
-                candidates = found if candidates is None else candidates & found
+        # Rules for different object types of the target space are separate joins (the default
+        # rules join a person to an AD user, contact or inetOrgPerson by type); within one type
+        # the criteria must be the same.
+        by_type: dict[str, list[CompiledRule]] = {}
+        for rule in joiners:
+            by_type.setdefault(rule.rule.target_type, []).append(rule)
+        for rules in by_type.values():
+            if len({r.join for r in rules}) > 1:
+                names = ", ".join(repr(r.name) for r in rules)
+                self._error(mv, rules[1].name, None, E_MULTIPLE_JOIN_RULES, f"outbound rules with different join criteria are in scope: {names}")
+                return False
+        for object_type, rules in by_type.items():
+            rule = rules[0]
+            for group in rule.join:
+                candidates: set[str] | None = None
+                for clause in group:
+                    value = mv.attrs.get(clause.mv_attribute)
+                    if value is None or value == []:
+                        candidates = None
+                        break
+                    found = space.find(clause.cs_attribute, value, clause.case_sensitive)
+                    candidates = found if candidates is None else candidates & found
+                    if not candidates:
+                        break
                 if not candidates:
-                    break
-            if not candidates:
-                continue
-            usable = [space.objects[c] for c in candidates if _joinable(space.objects[c], rule.rule.target_type)]
-            if len(usable) == 1:
-                self._link_out(space, usable[0], mv, rule.name)
-                step.bump("joins")
-                return True
+                    continue
+                usable = [space.objects[c] for c in candidates if _joinable(space.objects[c], object_type)]
+                if len(usable) == 1:
+                    self._link_out(space, usable[0], mv, rule.name)
+                    step.bump("joins")
+                    return True
         return False
 
     def _deprovision(self, mv: MVObject, space: ConnectorSpace, obj: CSObject) -> None:
@@ -1260,15 +1407,25 @@ class Engine:
         if pe is not None and pe.operation == PE_DELETE:
             return
         adding = pe is not None and pe.operation == PE_ADD and obj.anchor is None
-        desired = self._desired(mv, space, obj.object_type, rules, params, adding)
+        # Apply-once flows were evaluated when the export object was created; they are not
+        # evaluated again, even while the add is still waiting to be exported.
+        desired = self._desired(mv, space, obj.object_type, rules, params, adding=False)
         if desired is None:
             return
-        values, held, flagged = desired
+        values, held, flagged, merges = desired
         no_flow = no_flow or flagged
         new_dn = values.pop("dn", None)
+        if not adding:
+            # Merge types add to what the directory object has; they never remove its values.
+            for name, merge in merges.items():
+                values[name] = _union(obj.attrs.get(name), values.get(name), merge == "merge-case-insensitive")
         if adding:
-            # Not exported yet: the add simply carries the latest values.
+            # Not exported yet: the add carries the latest values (and the apply-once ones).
             assert pe is not None
+            once = {f.target for r in rules for f in r.flows if f.once}
+            for target in once:
+                if target in pe.changes:
+                    values[target] = pe.changes[target][1]
             pe.changes = {k: (None, v) for k, v in sorted(values.items()) if v is not None and v != []}
             pe.held = dict(held)
             if new_dn and str(new_dn) != obj.dn and space.get_by_dn(str(new_dn)) is None:
@@ -1360,6 +1517,19 @@ def _dn_order(obj: CSObject) -> tuple[str, str]:
     return (obj.dn.lower(), obj.guid)
 
 
+def _flow_count(scoped: list[list[CompiledRule]], mv_type: str, target: str) -> int:
+    """How many in-scope flows (apply-once ones aside) write ``target``: the rare IgnoreThisFlow
+    case compares it with the contributions, which leave NULLs out."""
+    return sum(
+        1
+        for rules in scoped
+        for rule in rules
+        if rule.rule.target_type in (mv_type, "*")
+        for flow in rule.flows
+        if flow.target == target and not flow.once
+    )
+
+
 def _first(entry: _Contribution) -> tuple[int, int, int]:
     return entry[0]
 
@@ -1392,10 +1562,23 @@ def _no_member(_dn: str) -> bool:
     return False
 
 
+def _union(current: Any, added: Any, fold: bool) -> Any:
+    """Current values plus added ones, without duplicates (ignoring case if ``fold``)."""
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for v in values_of(current) + values_of(added):
+        key = v.lower() if fold and isinstance(v, str) else v
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out or None
+
+
 def _same(a: Any, b: Any) -> bool:
-    """Value equality as a directory sees it: multi-valued order does not matter."""
-    if a is None or a == []:
-        return b is None or b == []
+    """Value equality as a directory sees it: multi-valued order does not matter, and an empty
+    string or list is no value."""
+    if a is None or a == [] or a == "":
+        return b is None or b == [] or b == ""
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return False
@@ -1438,7 +1621,9 @@ def _resolve(entries: list[_Contribution]) -> tuple[Any, Any, bool]:
             if value is IGNORE_THIS_FLOW:
                 continue
             ignored_only = False
-            for v in values_of(value):
+            # Values are a set: among case variants from one contribution the smallest wins, so
+            # the result never depends on the order a directory lists them in.
+            for v in sorted(values_of(value), key=repr) if fold else values_of(value):
                 key = v.lower() if fold and isinstance(v, str) else v
                 if key not in seen:
                     seen.add(key)

@@ -61,27 +61,31 @@ def _number(v: Any) -> int | None:
     return None
 
 
-def _positive(op: str) -> Callable[[Any, str], bool]:
-    """The test for one value against the (substituted) clause value."""
+def _positive(op: str) -> Callable[[Any, str, int | None], bool]:
+    """The test for one value against the clause value, given in lower case and as a number
+    (None when it is not one); both are computed once per clause (or parameter set)."""
     if op in ("EQUAL", "ISIN"):
 
-        def eq(v: Any, want: str) -> bool:
-            a, b = _number(v), _number(want)
-            if a is not None and b is not None and not isinstance(v, str):
-                return a == b
-            return _text(v) == want.lower()
+        def eq(v: Any, want: str, want_num: int | None) -> bool:
+            if v.__class__ is str:
+                return v.lower() == want
+            if want_num is not None:
+                a = _number(v)
+                if a is not None:
+                    return a == want_num
+            return _text(v) == want
 
         return eq
     if op == "CONTAINS":
-        return lambda v, want: want.lower() in _text(v)
+        return lambda v, want, _n: want in _text(v)
     if op == "STARTSWITH":
-        return lambda v, want: _text(v).startswith(want.lower())
+        return lambda v, want, _n: _text(v).startswith(want)
     if op == "ENDSWITH":
-        return lambda v, want: _text(v).endswith(want.lower())
+        return lambda v, want, _n: _text(v).endswith(want)
     if op == "ISBITSET":
 
-        def bit(v: Any, want: str) -> bool:
-            a, mask = _number(v), _number(want)
+        def bit(v: Any, want: str, mask: int | None) -> bool:
+            a = _number(v)
             return a is not None and mask is not None and (a & mask) == mask
 
         return bit
@@ -95,31 +99,43 @@ def _positive(op: str) -> Callable[[Any, str], bool]:
             "GREATERTHAN_OR_EQUAL": operator.ge,
         }[op]
 
-        def order(v: Any, want: str) -> bool:
-            a, b = _number(v), _number(want)
-            if a is not None and b is not None:
-                return bool(cmp(a, b))
-            return bool(cmp(_text(v), want.lower()))
+        def order(v: Any, want: str, want_num: int | None) -> bool:
+            a = _number(v)
+            if a is not None and want_num is not None:
+                return bool(cmp(a, want_num))
+            return bool(cmp(_text(v), want))
 
         return order
     raise ValueError(op)  # pragma: no cover - the analyser rejects unknown operators
 
 
 def compile_clause(clause: ir.ScopeClause) -> Predicate:
+    """One clause as a predicate. Scoping runs for every rule and every object, so the clause
+    value is lowered and parsed as a number once (once per parameter set when it has parameters)."""
     op = clause.operator
     attr = clause.attribute
     raw = clause.value or ""
     has_params = "%" in raw
+    fixed = (raw.lower(), _number(raw))
+    cache: dict[int, tuple[Mapping[str, Any], tuple[str, int | None]]] = {}
 
-    def value(params: Mapping[str, Any]) -> str:
+    def value(params: Mapping[str, Any]) -> tuple[str, int | None]:
         if not has_params:
-            return raw
-        return _PARAM.sub(lambda m: str(params.get(m.group(1), m.group(0))), raw)
+            return fixed
+        hit = cache.get(id(params))
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        text = _PARAM.sub(lambda m: str(params.get(m.group(1), m.group(0))), raw)
+        out = (text.lower(), _number(text))
+        cache[id(params)] = (params, out)
+        return out
+
+    is_dn = attr is not None and attr.lower() == "dn"
 
     def read(attrs: Mapping[str, Any], dn: str) -> Any:
         if attr is None:
             return None
-        if attr.lower() == "dn":
+        if is_dn:
             return dn
         return attrs.get(attr)
 
@@ -129,20 +145,28 @@ def compile_clause(clause: ir.ScopeClause) -> Predicate:
         return lambda attrs, dn, params, member_of: read(attrs, dn) not in (None, "", [])
     if op in ("ISMEMBEROF", "ISNOTMEMBEROF"):
         negate = op == "ISNOTMEMBEROF"
-        return lambda attrs, dn, params, member_of: member_of(value(params)) != negate
+        return lambda attrs, dn, params, member_of: member_of(_substituted(raw, params)) != negate
     negate = op in _NEGATED
     test = _positive(_NEGATED.get(op, op))
 
     def predicate(attrs: Mapping[str, Any], dn: str, params: Mapping[str, Any], member_of: Callable[[str], bool]) -> bool:
-        current = read(attrs, dn)
+        current = attrs.get(attr) if not is_dn and attr is not None else read(attrs, dn)
         if current is None or current == "" or current == []:
             return negate
-        want = value(params)
-        values = current if isinstance(current, list) else (current,)
-        hit = any(test(v, want) for v in values)
+        want, want_num = value(params)
+        if current.__class__ is list:
+            hit = any(test(v, want, want_num) for v in current)
+        else:
+            hit = test(current, want, want_num)
         return hit != negate
 
     return predicate
+
+
+def _substituted(raw: str, params: Mapping[str, Any]) -> str:
+    if "%" not in raw:
+        return raw
+    return _PARAM.sub(lambda m: str(params.get(m.group(1), m.group(0))), raw)
 
 
 class CompiledScope:

@@ -77,16 +77,20 @@ def _flat(e: ast.Expr) -> str:
 
 
 def _operand(e: ast.Expr, parent: int, right: bool, render: Any) -> str:
-    """Render a child of an operator, adding parentheses a generated AST may lack."""
+    """Render a child of an operator, adding the parentheses a generated AST may lack.
+
+    Added parentheses are rendered as a real :class:`~syncrules.ast.Paren` node, so the text is
+    exactly what printing the re-parsed tree gives (the formatter's fixed point).
+    """
+    wrap = False
     if isinstance(e, ast.Binary):
         p = _PREC[e.op]
-        if p < parent or (right and p == parent) or parent == 7:
-            return f"({render(e)})"
-    if isinstance(e, ast.Unary) and parent == 7:
-        return f"({render(e)})"
-    if isinstance(e, ast.NumberLit) and e.value < 0 and parent == 7:
-        return f"({e.text})"
-    return str(render(e))
+        wrap = p < parent or (right and p == parent) or parent == 7
+    elif isinstance(e, ast.Unary) and parent == 7:
+        wrap = True
+    elif isinstance(e, ast.NumberLit) and e.value < 0 and parent == 7:
+        wrap = True
+    return str(render(ast.Paren(e, e.span) if wrap else e))
 
 
 def expr_text(e: ast.Expr, col: int, base: int = 0, rel: int = 0) -> str:

@@ -87,9 +87,16 @@ def explain(engine: Engine, obj: CSObject) -> dict[str, Any]:
                 clauses.append({"cs": c.cs_attribute, "mv": c.mv_attribute, "value": json_value(value)})
             groups_out.append({"group": gi + 1, "clauses": clauses, "candidates": sorted(candidates or set())})
         out["join"] = {"rule": in_scope_join.name, "groups": groups_out}
+    out["errors"] = [
+        e.to_json()
+        for step in engine.history
+        for e in step.errors
+        if e.connector == obj.connector and e.dn == obj.dn
+    ][-20:]
     mv = engine.mv.objects.get(obj.mv_id or "")
     if mv is None:
         out["metaverse"] = None
+        out["flows"] = _unlinked_flows(engine, obj)
         return out
     link = engine.cc.rules_by_name.get(obj.link_rule or "")
     out["link"] = {
@@ -99,6 +106,24 @@ def explain(engine: Engine, obj: CSObject) -> dict[str, Any]:
     }
     out["metaverse"] = _explain_mv(engine, mv)
     out["outbound"] = _explain_outbound(engine, mv)
+    return out
+
+
+def _unlinked_flows(engine: Engine, obj: CSObject) -> list[dict[str, Any]]:
+    """For an object that is not linked: what its in-scope rules' flows would give (or raise)."""
+    space = engine.spaces[obj.connector]
+    params = engine.parameters_for(obj.connector, obj.dn)
+    view = engine._inbound_view(space, obj)
+    ctx = EvalContext(view, params, imported=obj.attrs, now=engine.options.now, seed=engine.options.seed, object_id=obj.guid)
+    out = []
+    for rule in engine._rules_in_scope(space, obj, view, params):
+        for flow in rule.flows:
+            item: dict[str, Any] = {"rule": rule.name, "target": flow.target, "precedence": rule.rule.precedence}
+            try:
+                item["value"] = _value(flow.fn(ctx))
+            except EvalError as exc:
+                item["error"] = exc.message
+            out.append(item)
     return out
 
 
@@ -189,8 +214,19 @@ def render_explain_text(doc: dict[str, Any]) -> str:
             cands = g["candidates"]
             lines.append(f"  group {g['group']}: {clauses} → {len(cands)} candidate{'s' if len(cands) != 1 else ''}")
     lines.append("")
+    if doc.get("errors"):
+        lines.append("Errors in the last run:")
+        for e in doc["errors"]:
+            where = f" [{e['location']['file']}:{e['location']['line']}:{e['location']['column']}]" if e.get("location") else ""
+            lines.append(f"  {e['code']} {e['step']}: rule {e['rule']!r}, {e['attribute']}: {e['message']}{where}")
+        lines.append("")
     if doc.get("metaverse") is None:
         lines.append("Not linked to a metaverse object.")
+        failing = [f for f in doc.get("flows", []) if "error" in f]
+        if failing:
+            lines.append("Flows of the rules in scope that fail:")
+            for f in failing:
+                lines.append(f"  [{f['precedence']:>4}] {f['rule']}: {f['target']}: error: {f['error']}")
         return "\n".join(lines) + "\n"
     link = doc["link"]
     lines.append(f"{link['how'].capitalize()} as metaverse object {link['mv_id']} by {link['rule']!r}.")

@@ -6,6 +6,7 @@ renders what the engine staged (pending exports, errors, the resulting metaverse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,26 +106,54 @@ def _as_adds(records: list) -> list:  # type: ignore[type-arg]
     return [ChangeRecord("add", r.dn, r.anchor, r.object_type, r.attrs) for r in records]
 
 
-def run_cycle(session: Session, cycle: str, apply_exports: bool, allow_deletes: int | None = None) -> list[StepResult]:
-    """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports."""
+def _plan(engine: Engine, kind: str, export: bool, allow_deletes: int | None) -> list[tuple[str, str, int | None]]:
+    """The steps of a cycle: imports, then synchronizations, then (optionally) exports."""
+    full = kind == "initial"
+    order = engine.cc.connector_order
+    steps: list[tuple[str, str, int | None]] = [
+        (c, "full-import" if full else "delta-import", None) for c in order if c in engine.directories
+    ]
+    steps += [(c, "full-sync" if full else "delta-sync", None) for c in order]
+    if export:
+        steps += [(c, "export", allow_deletes) for c in order if c in engine.directories]
+    return steps
+
+
+def run_cycle(
+    session: Session,
+    cycle: str,
+    apply_exports: bool,
+    allow_deletes: int | None = None,
+    after_step: Callable[[StepResult], None] | None = None,
+) -> list[StepResult]:
+    """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports.
+
+    ``after_step`` is called after every step (the state store saves there, so each step is
+    committed on its own).
+    """
     engine = session.engine
+
+    def run(plan: list[tuple[str, str, int | None]]) -> list[StepResult]:
+        out = []
+        for connector, profile, allowance in plan:
+            step = engine.export_step(connector, allowance) if profile == "export" else engine.run_step(connector, profile)
+            out.append(step)
+            if after_step is not None:
+                after_step(step)
+        return out
+
     if cycle == "delta":
         if not engine.history:
             # No saved state: the baseline is the fixtures' snapshot, synchronized and exported,
             # so the delta shows what the change records alone would do.
-            engine.run_cycle("initial", export=False)
-            for c in engine.cc.connector_order:
-                if c in engine.directories:
-                    engine.export_step(c, None)
-            engine.run_cycle("delta", export=False)
+            run(_plan(engine, "initial", True, None))
+            run(_plan(engine, "delta", False, None))
         for d in session.directories.values():
             d.apply_fixture_changes()
-    steps = engine.run_cycle(cycle, export=False)
+    steps = run(_plan(engine, cycle, apply_exports, allow_deletes))
     if apply_exports:
-        exported = [engine.export_step(c, allow_deletes) for c in engine.cc.connector_order if c in engine.directories]
-        steps += exported
         # Confirming imports: what the directories now hold, synchronized again.
-        steps += engine.run_cycle("delta", export=False)
+        steps += run(_plan(engine, "delta", False, None))
     session.steps = steps
     session.cycle = cycle
     return steps

@@ -3,12 +3,16 @@
 A scenario is a folder with ``scenario.yaml`` (and optionally ``rules.sync``)::
 
     description: why this scenario exists (which documented behaviour it pins down)
-    rules: |            # .sync text (or omit and put rules.sync beside the file)
+    rules: |            # .sync text (or omit and put rules.sync beside the file; its imports,
+      ...               # usually `import "../_schema/schema.sync"`, are followed)
       ...
+    compile_errors: [SR302]   # compiler errors the scenario deliberately keeps (default: none)
     directories:        # initial contents of each connector's simulated directory
       ad:
         - {dn: "CN=Ann,DC=contoso,DC=com", type: user, anchor: a1, attrs: {sAMAccountName: ann}}
-    options: {deletion_threshold: 500, staging: false}
+    rewrite: {aad: {displayName: forced}}  # values a directory forces after every export
+    options: {deletion_threshold: 500, staging: false, error_limit: 5000}
+    forbid_metaverse_scan: true  # fail if a run step iterates over the whole metaverse
     steps:
       - run: initial                   # initial | delta | initial-export | delta-export
       - run: full-import@ad            # one run profile on one connector
@@ -17,18 +21,36 @@ A scenario is a folder with ``scenario.yaml`` (and optionally ``rules.sync``)::
         modify: [{dn: ..., attrs: {...}}]        # null removes an attribute
         delete: [dn, ...]
         rename: [{dn: ..., new_dn: ...}]
+        retype: [{dn: ..., type: contact}]       # the object's type changes (same anchor)
+        delayed: true                            # the next delta import does not see these yet
+      - release: ad                    # delayed changes show up in the next delta import
+      - reconfigure: rules-v2.sync     # switch to other rules, keeping the engine's state
       - expect: {...}                  # checked at that point (see below)
 
 Expectations (every key optional):
 
-* ``metaverse``: a list of objects ``{type, attrs, links: {connector: dn}, lineage: {attr: rule}}``;
-  each must match exactly one metaverse object (attrs listed must be equal, others ignored unless
-  ``exact: true``); ``metaverse_count`` checks the total.
-* ``connector_spaces``: ``{connector: [{dn, state, anchor, pending_import, pending_export:
-  {operation, new_dn, attributes: {attr: new}} | null, export_memory: {...}}]}``; ``*_count``.
-* ``errors``: a list of ``{code, dn?, rule?, attribute?}`` that must all appear; ``no_errors: true``.
-* ``warnings``: like errors, for warnings; ``steps``: ``[{connector, profile, status}]`` of the last run.
-* ``directories``: ``{connector: [{dn, attrs}]}`` what the simulated directory now holds.
+* ``metaverse``: a list of objects ``{type, attrs, exact, links: {connector: dn | null}, lineage:
+  {attr: rule | {rule, connector, dn, precedence}}}``; each must match exactly one metaverse
+  object (attrs listed must be equal, others ignored unless ``exact: true``); ``metaverse_count``
+  checks the total.
+* ``connector_spaces``: ``{connector: [{dn | anchor, absent, state, anchor, object_type,
+  pending_import, attrs, exact, pending_export: {operation, new_dn, exact, attributes: {attr:
+  new}} | null, export_memory: {...}}]}``; an entry with ``anchor`` and no ``dn`` is looked up by
+  anchor (transient objects have a temporary DN). ``<connector>_count`` counts the live staging
+  objects (no placeholders, no exported deletes); ``placeholders: {connector: n}`` counts
+  placeholders; ``pending_exports: {connector: n}`` counts staged exports.
+* ``errors``: a list of ``{code, dn?, rule?, attribute?, message?, located?}`` that must all
+  appear in the last run (``located: true``: the error points at a line of the .sync text);
+  ``error_count``: their number; ``no_errors: true``.
+* ``warnings``: like errors, for warnings; ``steps``: ``[{connector, profile, status, counts}]`` of
+  the last run (``counts`` lists the step counters that must have those values).
+* ``step_order``: ``["full-import@ad", ...]`` the run profiles of the last run, in order.
+* ``directories``: ``{connector: [{dn, attrs, absent}]}`` what the simulated directory now holds;
+  ``directory_counts: {connector: n}``.
+
+After every run step the runner also checks the engine's invariants: no metaverse object without
+a link, links agree in both directions, a connector-space object links to at most one metaverse
+object, placeholders never link.
 
 Values: strings, numbers, booleans, lists; ``{binary: base64}`` for bytes; ``{ref: dn}`` matches a
 reference to the metaverse object linked to that DN (metaverse side) or a DN (connector side).
@@ -42,7 +64,7 @@ from typing import Any
 
 import yaml
 
-from syncrules.compiler import compile_text
+from syncrules.compiler import compile_paths, compile_text
 from syncrules.engine import Engine, EngineOptions, MemoryDirectory
 from syncrules.engine.engine import StepResult
 from syncrules.engine.model import MVObject, SyncError
@@ -63,10 +85,16 @@ class Scenario:
         self.doc = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
         rules = self.doc.get("rules")
         if rules is None:
-            rules = (folder / "rules.sync").read_text(encoding="utf-8")
-        result = compile_text(rules, str(folder / "rules.sync"))
-        errors = [f"{d.code} {d.message} {d.span}" for d in result.diagnostics if d.severity >= 3]
+            # From the file, so its `import "../_schema/schema.sync"` is followed.
+            result = compile_paths([folder / "rules.sync"])
+        else:
+            result = compile_text(rules, str(folder / "rules.sync"))
+        allowed = set(self.doc.get("compile_errors") or [])
+        errors = [f"{d.code} {d.message} {d.span}" for d in result.diagnostics if d.severity >= 3 and d.code not in allowed]
         assert not errors, errors
+        if allowed:
+            found = {d.code for d in result.diagnostics if d.severity >= 3}
+            assert allowed <= found, f"expected compile errors {sorted(allowed - found)} were not reported"
         assert result.config is not None
         self.config = result.config
         self.directories = {c.name: MemoryDirectory(c.name) for c in self.config.connectors}
@@ -82,9 +110,13 @@ class Scenario:
             EngineOptions(
                 deletion_threshold=opts.get("deletion_threshold", 500),
                 staging=bool(opts.get("staging", False)),
+                error_limit=int(opts.get("error_limit", 5000)),
             ),
         )
         self.last: list[StepResult] = []
+        self.delayed: dict[str, list[Any]] = {}
+        if self.doc.get("forbid_metaverse_scan"):
+            self.engine.mv.objects = _NoScanDict(self.engine.mv.objects)
 
     # ------------------------------------------------------------------ steps
     def run(self) -> None:
@@ -92,14 +124,34 @@ class Scenario:
             where = f"{self.folder.name} step {index + 1}"
             if "run" in step:
                 self._run(step["run"], step.get("allow_deletes"))
+                check_invariants(self.engine, where)
             elif "change" in step:
                 self._change(step)
+            elif "release" in step:
+                d = self.directories[step["release"]]
+                d._log.extend(self.delayed.pop(step["release"], []))
+            elif "reconfigure" in step:
+                result = compile_paths([self.folder / step["reconfigure"]])
+                assert not result.has_errors, [d.message for d in result.diagnostics]
+                assert result.config is not None
+                self.engine.reconfigure(result.config)
             elif "expect" in step:
                 self.check(step["expect"], where)
             else:
                 raise AssertionError(f"{where}: unknown step {step}")
 
     def _run(self, what: str, allow_deletes: int | None) -> None:
+        e = self.engine
+        scan_guard = e.mv.objects if isinstance(e.mv.objects, _NoScanDict) else None
+        if scan_guard is not None:
+            scan_guard.armed = True
+        try:
+            self._run_steps(what, allow_deletes)
+        finally:
+            if scan_guard is not None:
+                scan_guard.armed = False
+
+    def _run_steps(self, what: str, allow_deletes: int | None) -> None:
         e = self.engine
         if what in ("initial", "delta"):
             self.last = e.run_cycle(what, export=False)
@@ -117,6 +169,7 @@ class Scenario:
 
     def _change(self, step: dict[str, Any]) -> None:
         d = self.directories[step["change"]]
+        logged = len(d._log)
         for e in step.get("add") or []:
             d.add(e["dn"], e["type"], {k: decode(v) for k, v in (e.get("attrs") or {}).items()}, e.get("anchor"))
         for e in step.get("modify") or []:
@@ -125,6 +178,11 @@ class Scenario:
             d.delete(dn)
         for e in step.get("rename") or []:
             d.rename(e["dn"], e["new_dn"])
+        for e in step.get("retype") or []:
+            d.retype(e["dn"], e["type"])
+        if step.get("delayed"):
+            self.delayed.setdefault(step["change"], []).extend(d._log[logged:])
+            del d._log[logged:]
 
     # ------------------------------------------------------------------ expectations
     def _mv_by_link(self, connector: str, dn: str) -> MVObject | None:
@@ -201,8 +259,13 @@ class Scenario:
                         problems.append(f"not linked to {dn} in {connector}")
                 for attr, rule in (want.get("lineage") or {}).items():
                     lin = mv.lineage.get(attr)
-                    if lin is None or lin.rule != rule:
-                        problems.append(f"lineage of {attr}: expected {rule}, got {lin.rule if lin else None}")
+                    want_lin = rule if isinstance(rule, dict) else {"rule": rule}
+                    have_lin = {"rule": lin.rule, "connector": lin.connector, "dn": lin.dn, "precedence": lin.precedence} if lin else {}
+                    for key, value in want_lin.items():
+                        have = have_lin.get(key)
+                        same = normalize_dn(str(have)) == normalize_dn(str(value)) if key == "dn" and have else have == value
+                        if not same:
+                            problems.append(f"lineage of {attr}: expected {key} {value!r}, got {have!r}")
                 if problems:
                     reasons.append(f"{mv.id[:8]} {mv.attrs}: {'; '.join(problems)}")
                 else:
@@ -211,11 +274,17 @@ class Scenario:
         for connector, wants in (expect.get("connector_spaces") or {}).items():
             space = e.spaces[connector]
             for want in wants:
-                obj = space.get_by_dn(want["dn"])
+                if "dn" in want:
+                    obj = space.get_by_dn(want["dn"])
+                    name = want["dn"]
+                else:
+                    obj = space.get_by_anchor(want["anchor"])
+                    name = f"anchor {want['anchor']}"
                 if want.get("absent"):
-                    assert obj is None or obj.deleted, f"{where}: {want['dn']} should not be in {connector}"
+                    assert obj is None or obj.deleted or obj.placeholder, f"{where}: {name} should not be in {connector}"
                     continue
-                assert obj is not None, f"{where}: no object {want['dn']!r} in {connector}: {[o.dn for o in space]}"
+                assert obj is not None, f"{where}: no object {name!r} in {connector}: {[o.dn for o in space]}"
+                want = {**want, "dn": name}
                 for key in ("state", "anchor", "pending_import", "object_type"):
                     if key in want:
                         assert getattr(obj, key) == want[key], f"{where}: {want['dn']} {key} is {getattr(obj, key)!r}"
@@ -238,11 +307,21 @@ class Scenario:
                         news = {k: new for k, (_, new) in pe.changes.items()}
                         problems = self._match_attrs(pe_want.get("attributes") or {}, news, "cs", bool(pe_want.get("exact")))
                         assert not problems, f"{where}: {want['dn']} pending export: {problems}"
+        for connector in e.cc.connector_order:
+            space = e.spaces[connector]
             if f"{connector}_count" in expect:
                 live = [o for o in space if not o.placeholder and not o.deleted]
                 assert len(live) == expect[f"{connector}_count"], f"{where}: {connector} holds {[o.dn for o in live]}"
+            if connector in (expect.get("placeholders") or {}):
+                holders = [o.dn for o in space if o.placeholder]
+                assert len(holders) == expect["placeholders"][connector], f"{where}: placeholders in {connector}: {holders}"
+            if connector in (expect.get("pending_exports") or {}):
+                staged = [(o.dn, o.pending_export.operation) for o in space if o.pending_export is not None]
+                assert len(staged) == expect["pending_exports"][connector], f"{where}: pending exports in {connector}: {staged}"
         errors = [err for s in self.last for err in s.errors]
         warnings = [w for s in self.last for w in s.warnings]
+        if "error_count" in expect:
+            assert len(errors) == expect["error_count"], f"{where}: {len(errors)} errors {[(x.code, x.dn, x.message) for x in errors]}"
         if expect.get("no_errors"):
             assert not errors, f"{where}: errors {[(x.code, x.dn, x.message) for x in errors]}"
         for want in expect.get("errors") or []:
@@ -252,7 +331,13 @@ class Scenario:
         for want in expect.get("steps") or []:
             found = [s for s in self.last if s.connector == want["connector"] and s.profile == want.get("profile", s.profile)]
             assert found, f"{where}: no step {want}"
-            assert found[-1].status == want["status"], f"{where}: step status {found[-1].status} ({found[-1].counts})"
+            if "status" in want:
+                assert found[-1].status == want["status"], f"{where}: step status {found[-1].status} ({found[-1].counts})"
+            for key, value in (want.get("counts") or {}).items():
+                assert found[-1].counts.get(key, 0) == value, f"{where}: step {want} counts {found[-1].counts}"
+        if "step_order" in expect:
+            order = [f"{s.profile}@{s.connector}" for s in self.last]
+            assert order == expect["step_order"], f"{where}: steps ran as {order}"
         for connector, entries in (expect.get("directories") or {}).items():
             d = self.directories[connector]
             for want in entries:
@@ -263,6 +348,56 @@ class Scenario:
                 assert entry is not None, f"{where}: {want['dn']} not in directory {connector}"
                 problems = self._match_attrs(want.get("attrs") or {}, entry.attrs, "cs", False)
                 assert not problems, f"{where}: directory {connector} {want['dn']}: {problems}"
+        for connector, count in (expect.get("directory_counts") or {}).items():
+            held = sorted(x.dn for x in self.directories[connector].entries.values())
+            assert len(held) == count, f"{where}: directory {connector} holds {held}"
+
+
+class _NoScanDict(dict):  # type: ignore[type-arg]
+    """The metaverse's object table, refusing whole-table iteration while a run step is armed:
+    joins and every other per-object lookup must go through indexes."""
+
+    armed = False
+
+    def _refuse(self) -> None:
+        if self.armed:
+            raise AssertionError("a run step scanned the whole metaverse")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._refuse()
+        return super().__iter__()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._refuse()
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._refuse()
+        return super().items()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self._refuse()
+        return super().keys()
+
+
+def check_invariants(engine: Engine, where: str = "") -> None:
+    """Links agree in both directions; no metaverse object is left without a link; a
+    connector-space object links to at most one metaverse object; placeholders never link."""
+    linked: dict[tuple[str, str], str] = {}
+    for mv in engine.mv:
+        assert mv.links, f"{where}: metaverse object {mv.id} has no link"
+        for connector, guid in mv.links.items():
+            obj = engine.spaces[connector].objects.get(guid)
+            assert obj is not None, f"{where}: {mv.id} links to a missing object in {connector}"
+            assert obj.mv_id == mv.id, f"{where}: {obj.dn} does not link back to {mv.id}"
+            assert not obj.placeholder, f"{where}: placeholder {obj.dn} is linked"
+            key = (connector, guid)
+            assert key not in linked, f"{where}: {obj.dn} is linked to two metaverse objects"
+            linked[key] = mv.id
+    for connector, space in engine.spaces.items():
+        for obj in space:
+            if obj.mv_id is not None:
+                assert linked.get((connector, obj.guid)) == obj.mv_id, f"{where}: {connector} {obj.dn} links to {obj.mv_id} one way only"
 
 
 def _error_matches(want: dict[str, Any], err: SyncError) -> bool:
@@ -273,5 +408,7 @@ def _error_matches(want: dict[str, Any], err: SyncError) -> bool:
     if want.get("rule") and err.rule != want["rule"]:
         return False
     if want.get("attribute") and err.attribute != want["attribute"]:
+        return False
+    if want.get("located") and err.line is None:
         return False
     return not (want.get("message") and want["message"] not in err.message)

@@ -15,3 +15,15 @@ NAMES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "scenario.yaml").exis
 @pytest.mark.parametrize("name", NAMES)
 def test_scenario(name: str) -> None:
     Scenario(SCENARIOS / name).run()
+
+
+def test_scenarios_are_described_and_indexed() -> None:
+    """Every scenario says what it pins down, and docs/engine.md lists it."""
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "engine.md").read_text(encoding="utf-8")
+    assert len(NAMES) >= 40
+    for name in NAMES:
+        spec = yaml.safe_load((SCENARIOS / name / "scenario.yaml").read_text(encoding="utf-8"))
+        assert len(spec.get("description") or "") > 40, name
+        assert name in doc, f"{name} is not in docs/engine.md's scenario index"
