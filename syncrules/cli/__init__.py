@@ -135,8 +135,16 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
+@click.option("--state", type=click.Path(dir_okay=False), default=None, help="Keep the engine state in this SQLite file and carry on from it.")
 def run(
-    project: str, cycle: str, apply_exports: bool, allow_deletes: int | None, fmt: str, color: str, detailed_exitcode: bool
+    project: str,
+    cycle: str,
+    apply_exports: bool,
+    allow_deletes: int | None,
+    fmt: str,
+    color: str,
+    detailed_exitcode: bool,
+    state: str | None,
 ) -> None:
     """Preview a project: run a sync cycle over its fixtures and show what would change."""
     from pathlib import Path
@@ -150,7 +158,17 @@ def run(
         click.echo(render_diags(opened.diagnostics, opened.sources, _colour(color)), nl=False)
         sys.exit(EXIT_FINDINGS)
     session = opened.session
-    steps = run_cycle(session, cycle, apply_exports, allow_deletes)
+    after_step = None
+    if state is not None:
+        from syncrules.state.session import attach_state
+        from syncrules.state.store import StateError
+
+        try:
+            after_step = attach_state(session, Path(state))
+        except StateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_FINDINGS)
+    steps = run_cycle(session, cycle, apply_exports, allow_deletes, after_step)
     if fmt == "json":
         click.echo(render_json(session.engine, steps, session.project.name), nl=False)
     else:

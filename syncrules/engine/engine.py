@@ -187,6 +187,44 @@ class Engine:
         for targets in self._outbound_connectors.values():
             targets.sort(key=self._connector_index.__getitem__)
 
+    def rebuild_derived_state(self) -> None:
+        """Recompute the bookkeeping derived from the objects themselves: pending and transient
+        sets, reference indexes, held-back references and retries. Used after loading saved state,
+        which stores only the objects (derived data is never the source of truth)."""
+        for name, space in self.spaces.items():
+            space.pending = {o.guid: None for o in space if o.pending_import != PI_NONE}
+            space.transients = {o.guid: None for o in space if o.transient}
+            referrers: dict[str, set[str]] = {}
+            refs_of: dict[str, tuple[str, ...]] = {}
+            for obj in space:
+                if obj.placeholder or obj.object_type is None:
+                    continue
+                keys: list[str] = []
+                for attr in self._ref_attrs.get((name, obj.object_type), ()):
+                    for dn in values_of(obj.attrs.get(attr)):
+                        key = normalize_dn(str(dn))
+                        referrers.setdefault(key, set()).add(obj.guid)
+                        keys.append(key)
+                if keys:
+                    refs_of[obj.guid] = tuple(keys)
+            self._cs_referrers[name] = referrers
+            self._refs_of[name] = refs_of
+        self._mv_referrers = {}
+        for mv in self.mv:
+            for value in mv.attrs.values():
+                for v in values_of(value):
+                    if isinstance(v, Ref) and str(v) in self.mv.objects:
+                        self._mv_referrers.setdefault(str(v), set()).add(mv.id)
+        self._waiting = {}
+        for name, space in self.spaces.items():
+            for obj in space:
+                pe = obj.pending_export
+                if pe is not None and pe.held and obj.mv_id is not None:
+                    for targets in pe.held.values():
+                        for target in values_of(targets):
+                            self._waiting.setdefault((name, str(target)), set()).add(obj.mv_id)
+        self._retry = {mv.id: None for mv in self.mv if mv.retry_provisioning}
+
     # ================================================================== parameters
     def _prepare_parameters(self) -> None:
         cfg = self.cc.config

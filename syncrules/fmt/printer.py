@@ -86,9 +86,7 @@ def _operand(e: ast.Expr, parent: int, right: bool, render: Any) -> str:
     if isinstance(e, ast.Binary):
         p = _PREC[e.op]
         wrap = p < parent or (right and p == parent) or parent == 7
-    elif isinstance(e, ast.Unary) and parent == 7:
-        wrap = True
-    elif isinstance(e, ast.NumberLit) and e.value < 0 and parent == 7:
+    elif (isinstance(e, ast.Unary) or (isinstance(e, ast.NumberLit) and e.value < 0)) and parent == 7:
         wrap = True
     return str(render(ast.Paren(e, e.span) if wrap else e))
 

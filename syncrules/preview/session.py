@@ -6,6 +6,7 @@ renders what the engine staged (pending exports, errors, the resulting metaverse
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ class Session:
     directories: dict[str, SimulatedDirectory]
     steps: list[StepResult] = field(default_factory=list)
     cycle: str = "initial"
+    resumed: bool = False  # state was loaded from a --state file
+    changes_digest: dict[str, str] = field(default_factory=dict)  # connector → digest of its changes file
 
 
 @dataclass
@@ -93,7 +96,12 @@ def open_project(path: Path) -> OpenResult:
     )
     params = {name: fx.parameters for name, fx in project.connectors.items() if fx.parameters}
     engine = Engine(config, dict(directories), options, params)
-    return OpenResult(Session(project, compiled, engine, directories), sink.sorted(), sources)
+    digests = {
+        name: hashlib.sha256(fx.changes.read_bytes()).hexdigest()[:16]
+        for name, fx in project.connectors.items()
+        if fx.changes is not None
+    }
+    return OpenResult(Session(project, compiled, engine, directories, changes_digest=digests), sink.sorted(), sources)
 
 
 def _as_records(changes: Any) -> list[ImportRecord]:
@@ -143,7 +151,7 @@ def run_cycle(
         return out
 
     if cycle == "delta":
-        if not engine.history:
+        if not engine.history and not session.resumed:
             # No saved state: the baseline is the fixtures' snapshot, synchronized and exported,
             # so the delta shows what the change records alone would do.
             run(_plan(engine, "initial", True, None))

@@ -1,0 +1,1 @@
+"""Saved engine state (SQLite) for previews that carry on across runs."""

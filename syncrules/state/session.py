@@ -1,0 +1,42 @@
+"""Attach a state file to a preview session: load it if it has content, save after every step."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from syncrules.engine.engine import StepResult
+from syncrules.preview.session import Session
+from syncrules.state.store import StateStore, project_key
+
+# Test hook: kill the process (as a crash would) right after the N-th step has been committed.
+KILL_AFTER_ENV = "SYNCRULES_TEST_KILL_AFTER_STEP"
+
+
+def attach_state(session: Session, path: Path) -> Callable[[StepResult], None]:
+    project = session.project
+    store = StateStore(path, project.name, project_key(project.root, project.name))
+    if not store.empty:
+        store.load(session.engine, dict(session.directories))
+        session.resumed = True
+        applied = json.loads(store.meta("changes-applied") or "{}")
+        for name, digest in session.changes_digest.items():
+            if applied.get(name) == digest:
+                session.directories[name].pending_changes = []  # already applied in an earlier run
+    kill_after = int(os.environ.get(KILL_AFTER_ENV, "0") or 0)
+    count = 0
+
+    def after_step(step: StepResult) -> None:
+        nonlocal count
+        applied = {
+            name: digest for name, digest in session.changes_digest.items() if not session.directories[name].pending_changes
+        }
+        store.save(session.engine, dict(session.directories), {"changes-applied": json.dumps(applied, sort_keys=True)})
+        count += 1
+        if kill_after and count == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return after_step
