@@ -77,6 +77,10 @@ def run_check(
 
     result = compile_paths(list(paths))
     diags: list[Diagnostic] = list(result.diagnostics)
+    if not _checks_stdlib(paths):
+        # Notes and warnings about the standard library's own files are not actionable for the
+        # project that imports it (errors still show: they would stop the configuration).
+        diags = [d for d in diags if d.severity >= Severity.ERROR or not _in_stdlib(d)]
     # Lint only a configuration that compiled: an error leaves holes in the IR (a clause with an
     # unknown operator is dropped, a flow with a type error has no expression) that would make
     # lint findings misleading -- a scope group that lost its only clause looks "always true".
@@ -88,6 +92,20 @@ def run_check(
     click.echo(render(diags, fmt, result.sources, settings, color), nl=False, color=color or None)
     level = SEVERITIES[fail_on or settings.fail_on or "error"]
     return EXIT_FINDINGS if any(d.severity >= level for d in diags) else EXIT_OK
+
+
+def _in_stdlib(d: Diagnostic) -> bool:
+    from pathlib import Path
+
+    from syncrules.resources import stdlib_dir
+
+    if d.span is None:
+        return False
+    try:
+        Path(d.span.file).resolve().relative_to(stdlib_dir().resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _checks_stdlib(paths: list[str]) -> bool:
