@@ -116,6 +116,19 @@ def compile_cmd(paths: tuple[str, ...], emit: str) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.command(name="eval")
+@click.argument("expression")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE", help="An attribute value (text); repeat a name for a multi-valued attribute.")
+@click.option("--object", "object_file", type=click.Path(exists=True, dir_okay=False), help='A typed object: {"attributes": {...}} (see docs/expressions.md).')
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A %Parameter% value.")
+@click.option("--now", default=None, metavar="ISO-8601", help="The clock for Now().")
+def eval_cmd(expression: str, attrs: tuple[str, ...], object_file: str | None, params: tuple[str, ...], now: str | None) -> None:
+    """Evaluate one expression and print its value as JSON."""
+    from syncrules.evaluate.cli_eval import run_eval
+
+    sys.exit(run_eval(expression, list(attrs), object_file, list(params), now))
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if any file would be reformatted; write nothing.")

@@ -88,6 +88,9 @@ _ALL = [
     _c("SR311", "invalid-guid", "An identifier that is not a GUID."),
     _c("SR312", "precedence-cycle", "Relative precedences (before/after) that form a cycle."),
     _c("SR313", "missing-anchor", "A connector that declares no anchor attribute.", Severity.WARNING),
+    # --- run time (expression evaluation)
+    _c("SR600", "error-function", "An Error(\"...\") in a flow was evaluated: the object fails with that message."),
+    _c("SR601", "evaluation-error", "An expression failed at run time (a conversion, an index out of range, a bad value)."),
     # --- projects and fixtures
     _c("SR701", "unreadable-project", "syncrules.toml cannot be read or is not valid TOML."),
     _c("SR702", "bad-project-setting", "A setting in syncrules.toml has the wrong type or value."),

@@ -9,6 +9,7 @@ _GROUPS = [
     ("SR1", "Names"),
     ("SR2", "Types"),
     ("SR3", "Rule model"),
+    ("SR6", "Run time"),
     ("SR7", "Projects and fixtures"),
     ("SR8", "Import"),
     ("SR9", "Tool"),
