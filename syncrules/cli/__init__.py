@@ -149,6 +149,8 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none.")
 @click.option("--state", type=click.Path(dir_okay=False), default=None, help="Keep the engine state in this SQLite file and carry on from it.")
+@click.option("--steps", "steps_text", default=None, metavar="PROFILE@CONNECTOR,...", help="Run exactly these run profiles, in order, instead of a cycle.")
+@click.option("--only", "only", default=None, metavar="CONNECTOR", help="Show only this connector's changes (everything is still synchronized).")
 def run(
     project: str,
     cycle: str,
@@ -158,6 +160,8 @@ def run(
     color: str,
     detailed_exitcode: bool,
     state: str | None,
+    steps_text: str | None,
+    only: str | None,
 ) -> None:
     """Preview a project: run a sync cycle over its fixtures and show what would change."""
     from pathlib import Path
@@ -181,11 +185,21 @@ def run(
         except StateError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FINDINGS)
-    steps = run_cycle(session, cycle, apply_exports, allow_deletes, after_step)
+    override = None
+    if steps_text is not None:
+        from syncrules.preview.session import parse_steps
+
+        try:
+            override = parse_steps(steps_text, session.engine, allow_deletes)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--steps") from exc
+    if only is not None and only not in session.engine.spaces:
+        raise click.BadParameter(f"unknown connector {only!r}", param_hint="--only")
+    steps = run_cycle(session, cycle, apply_exports, allow_deletes, after_step, override)
     if fmt == "json":
-        click.echo(render_json(session.engine, steps, session.project.name), nl=False)
+        click.echo(render_json(session.engine, steps, session.project.name, only), nl=False)
     else:
-        click.echo(render_text(session.engine, steps, session.project.name, cycle, _colour(color)), nl=False)
+        click.echo(render_text(session.engine, steps, session.project.name, cycle, _colour(color), only), nl=False)
     if detailed_exitcode:
         sm = summary(session.engine, steps)
         sys.exit(2 if sm["add"] or sm["change"] or sm["delete"] else EXIT_OK)

@@ -83,9 +83,11 @@ def _errors(steps: list[StepResult]) -> list[SyncError]:
     return sorted(errs, key=lambda e: (e.connector, e.dn, e.code, e.rule or "", e.attribute or "", e.message))
 
 
-def summary(engine: Engine, steps: list[StepResult]) -> dict[str, int]:
+def summary(engine: Engine, steps: list[StepResult], only: str | None = None) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for connector in engine.cc.connector_order:
+        if only is not None and connector != only:
+            continue
         for obj in engine.spaces[connector]:
             pe = obj.pending_export
             if pe is None:
@@ -102,18 +104,18 @@ def summary(engine: Engine, steps: list[StepResult]) -> dict[str, int]:
     }
 
 
-def render_json(engine: Engine, steps: list[StepResult], project: str) -> str:
+def render_json(engine: Engine, steps: list[StepResult], project: str, only: str | None = None) -> str:
     doc = {
         "format": FORMAT_VERSION,
         "project": project,
         "metaverse": [_mv_json(engine, mv) for mv in engine.mv_objects()],
         "connector_spaces": {
-            c: [_cs_json(o) for o in engine.cs_objects(c)] for c in engine.cc.connector_order
+            c: [_cs_json(o) for o in engine.cs_objects(c)] for c in engine.cc.connector_order if only in (None, c)
         },
         "errors": [e.to_json() for e in _errors(steps)],
         "warnings": [w.to_json() for s in steps for w in s.warnings],
         "steps": [s.to_json() for s in steps],
-        "summary": summary(engine, steps),
+        "summary": summary(engine, steps, only),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -128,7 +130,9 @@ def _show(value: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def render_text(engine: Engine, steps: list[StepResult], project: str, cycle: str, colour: bool = False) -> str:
+def render_text(
+    engine: Engine, steps: list[StepResult], project: str, cycle: str, colour: bool = False, only: str | None = None
+) -> str:
     import click
 
     def style(text: str, fg: str | None = None, bold: bool = False) -> str:
@@ -141,6 +145,8 @@ def render_text(engine: Engine, steps: list[StepResult], project: str, cycle: st
     lines.append("")
     order = {"delete": 0, "rename": 1, "update": 2, "add": 3}
     for connector in engine.cc.connector_order:
+        if only is not None and connector != only:
+            continue
         staged = [o for o in engine.cs_objects(connector) if o.pending_export is not None]
         if not staged:
             continue
@@ -184,7 +190,7 @@ def render_text(engine: Engine, steps: list[StepResult], project: str, cycle: st
         lines.append(style(f"Step {s.profile} on {s.connector!r} stopped: {s.status} {dict(sorted(s.counts.items()))}", "red"))
     if stopped:
         lines.append("")
-    sm = summary(engine, steps)
+    sm = summary(engine, steps, only)
     lines.append(
         f"Plan: {sm['add']} to add, {sm['change']} to change, {sm['delete']} to delete, "
         f"{sm['errors']} error{'s' if sm['errors'] != 1 else ''}."

@@ -7,7 +7,11 @@ renders what the engine staged (pending exports, errors, the resulting metaverse
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ from syncrules.compiler import CompileResult, compile_paths
 from syncrules.diagnostics import Diagnostic, DiagnosticSink
 from syncrules.engine import Engine, EngineOptions
 from syncrules.engine.directory import ImportRecord
-from syncrules.engine.engine import StepResult
+from syncrules.engine.engine import PROFILES, StepResult
 from syncrules.project.config import Project, load_project
 from syncrules.project.fixtures import load_fixture
 from syncrules.project.simulated import SimulatedDirectory
@@ -114,6 +118,64 @@ def _as_adds(records: list) -> list:  # type: ignore[type-arg]
     return [ChangeRecord("add", r.dn, r.anchor, r.object_type, r.attrs) for r in records]
 
 
+def _allowance(session: Session, connector: str, allowance: int | None) -> int | None:
+    """The deletion allowance for an export: ``--allow-deletes``, or a percentage threshold of the
+    connector space's size (``deletion_threshold = "10%"``) turned into a count."""
+    percent = session.project.deletion_threshold_percent
+    if percent is None:
+        return allowance
+    size = sum(1 for o in session.engine.spaces[connector] if not o.placeholder)
+    limit = int(size * percent / 100)
+    session.engine.options.deletion_threshold = limit
+    return allowance
+
+
+@contextmanager
+def progress(label: str) -> Iterator[None]:
+    """A status line on stderr while a step runs longer than a second (only on a terminal)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    start = time.monotonic()
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(0.5):
+            elapsed = time.monotonic() - start
+            if elapsed >= 1.0:
+                sys.stderr.write(f"\r  {label}: {elapsed:.0f}s ")
+                sys.stderr.flush()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        if time.monotonic() - start >= 1.0:
+            sys.stderr.write("\r" + " " * (len(label) + 12) + "\r")
+            sys.stderr.flush()
+
+
+def parse_steps(text: str, engine: Engine, allow_deletes: int | None) -> list[tuple[str, str, int | None]]:
+    """``--steps full-import@AD,full-sync@AD,export@AAD`` → a step list (raises ValueError)."""
+    out: list[tuple[str, str, int | None]] = []
+    for item in text.split(","):
+        item = item.strip()
+        if "@" not in item:
+            raise ValueError(f"{item!r}: expected PROFILE@CONNECTOR")
+        profile, connector = item.split("@", 1)
+        if profile not in PROFILES:
+            raise ValueError(f"{item!r}: unknown run profile {profile!r} (use {', '.join(PROFILES)})")
+        if connector not in engine.spaces:
+            raise ValueError(f"{item!r}: unknown connector {connector!r} (declared: {', '.join(engine.cc.connector_order)})")
+        if profile in ("full-import", "delta-import", "export") and connector not in engine.directories:
+            raise ValueError(f"{item!r}: connector {connector!r} has no directory")
+        out.append((connector, profile, allow_deletes if profile == "export" else None))
+    return out
+
+
 def _plan(engine: Engine, kind: str, export: bool, allow_deletes: int | None) -> list[tuple[str, str, int | None]]:
     """The steps of a cycle: imports, then synchronizations, then (optionally) exports."""
     full = kind == "initial"
@@ -133,6 +195,7 @@ def run_cycle(
     apply_exports: bool,
     allow_deletes: int | None = None,
     after_step: Callable[[StepResult], None] | None = None,
+    steps_override: list[tuple[str, str, int | None]] | None = None,
 ) -> list[StepResult]:
     """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports.
 
@@ -144,11 +207,21 @@ def run_cycle(
     def run(plan: list[tuple[str, str, int | None]]) -> list[StepResult]:
         out = []
         for connector, profile, allowance in plan:
-            step = engine.export_step(connector, allowance) if profile == "export" else engine.run_step(connector, profile)
+            with progress(f"{profile} on {connector}"):
+                if profile == "export":
+                    step = engine.export_step(connector, _allowance(session, connector, allowance))
+                else:
+                    step = engine.run_step(connector, profile)
             out.append(step)
             if after_step is not None:
                 after_step(step)
         return out
+
+    if steps_override is not None:
+        steps = run(steps_override)
+        session.steps = steps
+        session.cycle = cycle
+        return steps
 
     if cycle == "delta":
         if not engine.history and not session.resumed:

@@ -69,3 +69,27 @@ def test_apply_exports_then_delta_leaves_nothing_pending() -> None:
     # The user whose flows fail with Error() is not projected at all; everyone else reached the tenant.
     # Everyone reached the tenant but the one NoSync service account (cloudFiltered).
     assert len(aad.entries) == len(session.engine.mv) - 1
+
+
+def test_steps_only_and_percentage_threshold(tmp_path: Path) -> None:
+    import shutil
+
+    hr = tmp_path / "hr"
+    shutil.copytree(ROOT / "examples" / "hr-to-ad", hr)
+    # --steps runs exactly the profiles asked for: nothing is provisioned without a sync.
+    result = CliRunner().invoke(main, ["run", str(hr), "--steps", "full-import@hr", "--color", "never"])
+    assert result.exit_code == 0 and result.output.strip().endswith("Plan: 0 to add, 0 to change, 0 to delete, 0 errors.")
+    result = CliRunner().invoke(main, ["run", str(hr), "--steps", "full-import@hr,full-sync@hr", "--only", "hr", "--color", "never"])
+    assert result.exit_code == 0 and "Plan: 0 to add" in result.output  # nothing to export to the HR side
+    assert CliRunner().invoke(main, ["run", str(hr), "--steps", "sync@hr"]).exit_code == 2
+    # A percentage threshold: 5 deletes out of 20 accounts is 25%, over a 20% threshold.
+    toml = (hr / "syncrules.toml").read_text(encoding="utf-8").replace("deletion_threshold = 3", 'deletion_threshold = "20%"')
+    (hr / "syncrules.toml").write_text(toml, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(hr), "--cycle", "delta", "--apply-exports", "--format", "json"])
+    doc = json.loads(result.output)
+    export = [s for s in doc["steps"] if s["profile"] == "export" and s["connector"] == "corp.example.com"]
+    assert export[0]["status"] == "stopped-deletion-threshold-exceeded"
+    (hr / "syncrules.toml").write_text(toml.replace('"20%"', '"30%"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(hr), "--cycle", "delta", "--apply-exports", "--format", "json"])
+    export = [s for s in json.loads(result.output)["steps"] if s["profile"] == "export" and s["connector"] == "corp.example.com"]
+    assert export[0]["status"] == "success" and export[0]["counts"].get("deletes") == 5
