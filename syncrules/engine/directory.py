@@ -77,6 +77,10 @@ class MemoryDirectory:
 
     ``rewrite`` maps attribute names to values the directory forces after any export, to simulate a
     directory that silently changes what it was sent (exported-change-not-reimported).
+
+    An entry's ``attrs`` dict is never changed in place: a modification replaces it. So a change
+    record shares the dict of the entry it was made from (rather than copying every object's
+    values into the change log), and still shows the values as they were at that change.
     """
 
     def __init__(self, name: str = "directory", rewrite: dict[str, Any] | None = None) -> None:
@@ -86,6 +90,15 @@ class MemoryDirectory:
         self._log: list[ChangeRecord] = []
         self._serial = 0
         self.rewrite = dict(rewrite or {})
+        # For the state store: anchors of entries added, changed or removed since it last saved
+        # (None: nobody is saving), and a number that changes whenever the change log is
+        # emptied or replaced (otherwise records are only appended).
+        self.dirty: set[str] | None = None
+        self.log_generation = 0
+
+    def _changed(self, anchor: str) -> None:
+        if self.dirty is not None:
+            self.dirty.add(anchor)
 
     # -- seeding and direct edits (what happens "in the directory") -----------------
     def _new_anchor(self, dn: str) -> str:
@@ -96,25 +109,31 @@ class MemoryDirectory:
         anchor = anchor or self._new_anchor(dn)
         if normalize_dn(dn) in self._by_dn:
             raise ExportRejected(f"an object named {dn!r} already exists")
-        self.entries[anchor] = _Entry(dn, object_type, anchor, dict(attrs))
+        values = dict(attrs)
+        self.entries[anchor] = _Entry(dn, object_type, anchor, values)
         self._by_dn[normalize_dn(dn)] = anchor
-        self._log.append(ChangeRecord("add", dn, anchor, object_type, dict(attrs)))
+        self._log.append(ChangeRecord("add", dn, anchor, object_type, values))
+        self._changed(anchor)
         return anchor
 
     def modify(self, dn: str, changes: dict[str, Any]) -> None:
         entry = self._entry(dn)
+        values = dict(entry.attrs)
         for name, value in changes.items():
             if value is None or value == []:
-                entry.attrs.pop(name, None)
+                values.pop(name, None)
             else:
-                entry.attrs[name] = value
-        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, dict(entry.attrs)))
+                values[name] = value
+        entry.attrs = values
+        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, values))
+        self._changed(entry.anchor)
 
     def delete(self, dn: str) -> None:
         entry = self._entry(dn)
         del self.entries[entry.anchor]
         del self._by_dn[normalize_dn(entry.dn)]
         self._log.append(ChangeRecord("delete", entry.dn, entry.anchor, entry.object_type))
+        self._changed(entry.anchor)
 
     def rename(self, dn: str, new_dn: str) -> None:
         entry = self._entry(dn)
@@ -122,13 +141,15 @@ class MemoryDirectory:
         old = entry.dn
         entry.dn = new_dn
         self._by_dn[normalize_dn(new_dn)] = entry.anchor
-        self._log.append(ChangeRecord("rename", old, entry.anchor, entry.object_type, dict(entry.attrs), new_dn))
+        self._log.append(ChangeRecord("rename", old, entry.anchor, entry.object_type, entry.attrs, new_dn))
+        self._changed(entry.anchor)
 
     def retype(self, dn: str, object_type: str) -> None:
         """Change an object's type in place (same anchor): what the import sees as delete-add."""
         entry = self._entry(dn)
         entry.object_type = object_type
-        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, dict(entry.attrs)))
+        self._log.append(ChangeRecord("modify", entry.dn, entry.anchor, entry.object_type, entry.attrs))
+        self._changed(entry.anchor)
 
     def _entry(self, dn: str) -> _Entry:
         anchor = self._by_dn.get(normalize_dn(dn))
@@ -146,11 +167,13 @@ class MemoryDirectory:
         values (the engine copies what it keeps), so a full import of a large directory does not
         hold a second copy of it."""
         self._log.clear()  # at the call, not when the records are read: seeding code relies on it
+        self.log_generation += 1
         entries = sorted(self.entries.values(), key=lambda e: normalize_dn(e.dn))
         return (ImportRecord(e.dn, e.object_type, e.anchor, e.attrs) for e in entries)
 
     def read_changes(self) -> list[ChangeRecord]:
         changes, self._log = self._log, []
+        self.log_generation += 1
         return changes
 
     def apply(self, op: ExportOperation) -> None:

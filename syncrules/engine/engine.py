@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from syncrules.engine.compiled import CompiledConfig, CompiledFlow, CompiledRule, compile_config
@@ -50,10 +52,11 @@ from syncrules.engine.model import (
     PendingExport,
     SyncError,
 )
+from syncrules.engine.plans import InboundPlan, OutboundPlan, ScopeSet, rule_reads
 from syncrules.engine.spaces import ConnectorSpace, Metaverse, normalize_dn, values_of
 from syncrules.evaluate import EvalContext
 from syncrules.ir import nodes as ir
-from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvalError, Ref
+from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvalError, Ref, _Special
 
 ERROR_LIMIT = 5000
 DEFAULT_DELETION_THRESHOLD = 500
@@ -85,6 +88,10 @@ W_TRANSIENT = "transient-object"
 PROFILES = ("full-import", "delta-import", "full-sync", "delta-sync", "export")
 
 _HOLDING_LINKS = ("provision", "sticky-join")
+
+# The parameters of a connector without any: one shared dict, so per-parameter-set caches see
+# one parameter set rather than a new one per call.
+_NO_PARAMS: dict[str, Any] = {}
 
 
 @dataclass
@@ -151,6 +158,10 @@ class Engine:
         self.reconfigure(config)
         self._step: StepResult | None = None
         self._created: set[str] = set()  # metaverse objects created during the current step
+        # Reuse of results computed earlier (kept scopes and contributions, partial recompute,
+        # skipped export flows). Off, everything is computed from scratch, which the tests use
+        # to check that reuse never changes an outcome (SYNCRULES_ENGINE_REUSE=0 turns it off).
+        self._reuse = os.environ.get("SYNCRULES_ENGINE_REUSE", "1") != "0"
         self.history: list[StepResult] = []
 
     def reconfigure(self, config: ir.Config) -> None:
@@ -186,12 +197,55 @@ class Engine:
             self._outbound_connectors.setdefault(mv_type, []).append(connector)
         for targets in self._outbound_connectors.values():
             targets.sort(key=self._connector_index.__getitem__)
+        self._prepare_plans()
+
+    def _prepare_plans(self) -> None:
+        """Scope sets per rule list, empty plan caches, and which outbound connectors read which
+        metaverse attributes. A new epoch makes every cached scope, contribution and outbound
+        result of the previous rules stale (they are compared by identity with it)."""
+        self._epoch = object()
+        self._clock = (self.options.now, self.options.seed)
+        self._in_scopes = {key: ScopeSet(rules) for key, rules in self.cc.inbound.items()}
+        self._out_scopes = {key: ScopeSet(rules) for key, rules in self.cc.outbound.items()}
+        # Plans and typed rule lists are keyed on the identity of the rule lists a ScopeSet
+        # returns (one per combination); ``_keep`` holds those lists so the ids stay theirs.
+        self._in_plans: dict[tuple[Any, ...], InboundPlan] = {}
+        self._out_plans: dict[tuple[Any, ...], tuple[list[CompiledRule], OutboundPlan]] = {}
+        self._typed_lists: dict[tuple[Any, ...], list[CompiledRule]] = {}
+        self._keep: list[list[CompiledRule]] = []
+        self._required_attrs: dict[tuple[str, str], tuple[str, ...]] = {}
+        # (metaverse type, attribute) → connectors whose outbound rules read it; a connector with
+        # a rule whose reads are unknown reads every attribute.
+        self._out_readers: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._out_reads_all: dict[str, tuple[str, ...]] = {}
+        readers: dict[tuple[str, str], list[str]] = {}
+        for (connector, mv_type), rules in self.cc.outbound.items():
+            reads: set[str] = set()
+            for rule in rules:
+                found = rule_reads(rule)
+                if found is None:
+                    self._out_reads_all[mv_type] = (*self._out_reads_all.get(mv_type, ()), connector)
+                    break
+                reads |= found
+            else:
+                for attribute in reads:
+                    readers.setdefault((mv_type, attribute), []).append(connector)
+        self._out_readers = {key: tuple(value) for key, value in readers.items()}
+        # Precedence numbers follow the rule order (compilers produce them so): then a joined
+        # object's contributions are in precedence order as they come, which _recompute's
+        # partial recomputation relies on.
+        numbers = [r.rule.precedence for r in self.cc.rules_by_name.values() if r.rule.direction == "inbound"]
+        orders = [r.order for r in self.cc.rules_by_name.values() if r.rule.direction == "inbound"]
+        ranked = [n for _, n in sorted(zip(orders, numbers, strict=True))]
+        self._ordered_keys = all(a <= b for a, b in zip(ranked, ranked[1:], strict=False))
 
     def rebuild_derived_state(self) -> None:
         """Recompute the bookkeeping derived from the objects themselves: pending and transient
         sets, reference indexes, held-back references and retries. Used after loading saved state,
         which stores only the objects (derived data is never the source of truth)."""
         for name, space in self.spaces.items():
+            for o in space:
+                o.memo = None
             space.pending = {o.guid: None for o in space if o.pending_import != PI_NONE}
             space.transients = {o.guid: None for o in space if o.transient}
             referrers: dict[str, set[str]] = {}
@@ -211,6 +265,8 @@ class Engine:
             self._refs_of[name] = refs_of
         self._mv_referrers = {}
         for mv in self.mv:
+            mv.memo = None
+            mv.inputs = None
             for value in mv.attrs.values():
                 for v in values_of(value):
                     if isinstance(v, Ref) and str(v) in self.mv.objects:
@@ -257,7 +313,7 @@ class Engine:
             for suffix, params in parts:
                 if norm == suffix or norm.endswith("," + suffix):
                     return params
-        return self._connector_params.get(connector, {})
+        return self._connector_params.get(connector, _NO_PARAMS)
 
     def _importable(self, connector: str, object_type: str, dn: str) -> bool:
         """The connector's filters: declared object types only, and OU include/exclude lists
@@ -318,6 +374,10 @@ class Engine:
         step = StepResult(connector, profile)
         self._step = step
         self._created = set()
+        if (self.options.now, self.options.seed) != self._clock:
+            # Expressions see the clock and the seed: what was computed with others is stale.
+            self._clock = (self.options.now, self.options.seed)
+            self._epoch = object()
         # A step allocates many long-lived objects and no reference cycles; the cyclic collector
         # would rescan the whole (growing) state again and again, which makes large full steps
         # superlinear. It is paused for the step and restored after.
@@ -488,14 +548,17 @@ class Engine:
                 space.add(obj)
                 self._replace_attrs(space, obj, attrs)
                 space.mark(obj, PI_ADD)
-                obj.changed = set(attrs)
+                obj.changed = tuple(attrs)
                 step.bump("adds")
                 self._note_references(space, obj)
                 return obj
         if obj.transient:
             obj.transient = False
             space.transients.pop(obj.guid, None)
-        obj.deleted = False  # still in the directory: a delete we exported did not take
+            space.touch(obj)
+        if obj.deleted:
+            obj.deleted = False  # still in the directory: a delete we exported did not take
+            space.touch(obj)
         renamed = obj.dn != record.dn
         if renamed:
             self._rename_cs(space, obj, record.dn)
@@ -503,8 +566,9 @@ class Engine:
             # A different object type means different rules: a complete resynchronization.
             obj.object_type = record.object_type
             obj.export_memory.clear()
+            space.touch(obj)
             self._replace_attrs(space, obj, attrs)
-            obj.changed = set(attrs)
+            obj.changed = tuple(attrs)
             space.mark(obj, PI_DELETE_ADD)
             step.bump("delete-adds")
             self._note_references(space, obj)
@@ -516,12 +580,13 @@ class Engine:
         """The real object overwrites the placeholder that stood in for it."""
         ph.placeholder = False
         ph.object_type = record.object_type
+        space.touch(ph)
         space.set_anchor(ph, record.anchor)
         if ph.dn != record.dn:
             space.rename(ph, record.dn)
         self._replace_attrs(space, ph, attrs)
         space.mark(ph, PI_ADD)
-        ph.changed = set(attrs)
+        ph.changed = tuple(attrs)
         assert self._step is not None
         self._step.bump("adds")
         self._note_references(space, ph)
@@ -530,6 +595,7 @@ class Engine:
     def _make_transient(self, space: ConnectorSpace, obj: CSObject) -> None:
         space.rename(obj, f"{{transient:{obj.guid}}}")
         obj.transient = True
+        space.touch(obj)
         space.transients[obj.guid] = None
         assert self._step is not None
         self._step.bump("transients")
@@ -550,20 +616,26 @@ class Engine:
                         f"exported {name} = {_show(exported)} but the directory shows {_show(attrs.get(name))}",
                     )
             obj.export_memory.clear()
+            space.touch(obj)
         if changed or renamed:
             for name in changed:
                 space.set_attr(obj, name, attrs.get(name))
             if obj.pending_import in (PI_NONE, PI_DELETE):
                 space.mark(obj, PI_UPDATE)
-            obj.changed |= changed
+            obj.changed = tuple(changed.union(obj.changed)) if obj.changed else tuple(changed)
+            space.note(obj)
             step.bump("updates")
             if obj.object_type is not None and changed.intersection(self._ref_attrs.get((space.name, obj.object_type), ())):
                 self._note_references(space, obj)
         pe = obj.pending_export
         if pe is not None and pe.operation == PE_ADD and obj.anchor is not None:
             obj.pending_export = None
+            space.touch(obj)
 
     def _replace_attrs(self, space: ConnectorSpace, obj: CSObject, attrs: dict[str, Any]) -> None:
+        if not obj.attrs:
+            space.fill_attrs(obj, attrs)
+            return
         for name in list(obj.attrs):
             if name not in attrs:
                 space.set_attr(obj, name, None)
@@ -627,6 +699,7 @@ class Engine:
             if mv is not None:
                 mv.links.pop(space.name, None)
                 mv.retry_provisioning = True
+                self.mv.note(mv)
                 self._retry[mv.id] = None
         self._remove_cs(space, obj)
 
@@ -694,8 +767,7 @@ class Engine:
             if obj.guid not in space.objects:
                 continue
             if obj.mv_id is None or obj.transient:
-                space.mark(obj, PI_NONE)
-                obj.changed = set()
+                self._settle(space, obj)
                 continue
             mv = self.mv.objects[obj.mv_id]
             before = len(step.errors)
@@ -704,9 +776,16 @@ class Engine:
                 self._rollback(space, obj, fresh)
                 continue
             fresh.pop(obj.guid, None)
-            space.mark(obj, PI_NONE)
-            obj.changed = set()
+            self._settle(space, obj)
             outbound[mv.id] = None
+
+    @staticmethod
+    def _settle(space: ConnectorSpace, obj: CSObject) -> None:
+        """The object's pending import has been synchronized."""
+        space.mark(obj, PI_NONE)
+        if obj.changed:
+            obj.changed = ()
+            space.note(obj)
 
     def _rollback(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> None:
         """Undo a link made in this step for an object whose flows failed (it stays pending)."""
@@ -716,10 +795,12 @@ class Engine:
         mv = self.mv.objects.get(obj.mv_id or "")
         obj.mv_id = None
         obj.link_rule = None
+        space.note(obj)
         if mv is None:
             return
         if mv.links.get(space.name) == obj.guid:
             del mv.links[space.name]
+            self.mv.note(mv)
         if created and not mv.links:
             self.mv.delete(mv)
             self._created.discard(mv.id)
@@ -760,12 +841,14 @@ class Engine:
         if obj.export_memory:
             view.update(obj.export_memory)
         pe = obj.pending_export
-        if pe is not None and pe.operation in (PE_ADD, PE_UPDATE, PE_RENAME):
-            for name, (_, new) in pe.changes.items():
-                if new is None:
-                    view.pop(name, None)
-                else:
-                    view[name] = new
+        if pe is not None and pe.changes and pe.operation in (PE_ADD, PE_UPDATE, PE_RENAME):
+            # An add stages ~80 values: overlay them in one update, then drop the removed ones.
+            staged = {name: new for name, (_, new) in pe.changes.items()}
+            view.update(staged)
+            if None in staged.values():
+                for name, new in staged.items():
+                    if new is None:
+                        del view[name]
         view["dn"] = Ref(obj.dn)
         return view
 
@@ -780,12 +863,25 @@ class Engine:
         return member_of
 
     def _rules_in_scope(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], params: dict[str, Any]) -> list[CompiledRule]:
-        rules = self.cc.inbound.get((space.name, obj.object_type or ""))
-        if not rules:
+        """The inbound rules in scope for ``obj`` (``view`` is its :meth:`_inbound_view`, ``params``
+        its :meth:`parameters_for`), in precedence order. The answer is kept with the object
+        until it changes (its version) or the rules do (the epoch), unless a scope asks about group
+        membership, which depends on other objects. The returned list must not be modified."""
+        scopes = self._in_scopes.get((space.name, obj.object_type or ""))
+        if scopes is None:
             return []
-        member_of = self._member_of(space, obj)
-        dn = obj.dn
-        return [r for r in rules if r.scope.matches(view, dn, params, member_of)]
+        if not self._reuse:  # the reference: each rule's filter on its own
+            member_of = self._member_of(space, obj)
+            return [r for r in scopes.rules if r.scope.matches(view, obj.dn, params, member_of)]
+        if scopes.dynamic:
+            return scopes.select(view, obj.dn, params, self._member_of(space, obj))
+        memo = obj.memo
+        if memo is not None and memo[0] == obj.version and memo[1] is self._epoch:
+            in_scope: list[CompiledRule] = memo[2]
+            return in_scope
+        in_scope = scopes.select(view, obj.dn, params, _no_member)
+        obj.memo = (obj.version, self._epoch, in_scope, None, None, (), ())
+        return in_scope
 
     def _inbound_links(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> list[str]:
         """Object-level inbound operations for one object; returns the metaverse objects whose
@@ -803,8 +899,10 @@ class Engine:
                 self._remove_cs(space, obj)
                 step.bump("deleted")
                 return affected
-            obj.provisioned_by = None
-            obj.pending_export = None
+            if obj.provisioned_by is not None or obj.pending_export is not None:
+                obj.provisioned_by = None
+                obj.pending_export = None
+                space.touch(obj)
         if obj.transient or obj.deleted:
             return affected
         params = self.parameters_for(space.name, obj.dn)
@@ -882,7 +980,9 @@ class Engine:
     def _link(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
         obj.mv_id = mv.id
         obj.link_rule = rule
+        space.note(obj)
         mv.links[space.name] = obj.guid
+        self.mv.note(mv)
         # Objects whose references to this one could not be resolved can now be.
         for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
             self._touch(space, guid)
@@ -891,10 +991,12 @@ class Engine:
         mv = self.mv.objects.get(obj.mv_id or "")
         obj.mv_id = None
         obj.link_rule = None
+        space.note(obj)
         if mv is None:
             return []
         if mv.links.get(space.name) == obj.guid:
             del mv.links[space.name]
+            self.mv.note(mv)
         if stage_delete and obj.provisioned_by is not None:
             # An export object must be joined: a disjoined one is deleted.
             self._stage_delete(space, obj)
@@ -923,8 +1025,8 @@ class Engine:
                 continue
             params = self.parameters_for(connector, obj.dn)
             view = self._inbound_view(space, obj)
-            member_of = self._member_of(space, obj)
-            if any(r.scope.matches(view, obj.dn, params, member_of) for r in holders):
+            in_scope = self._rules_in_scope(space, obj, view, params)
+            if any(r in in_scope for r in holders):
                 return True
         return False
 
@@ -941,6 +1043,7 @@ class Engine:
                 continue
             obj.mv_id = None
             obj.link_rule = None
+            space.note(obj)
             if obj.provisioned_by is not None:
                 if self._no_flow(mv, connector, obj.object_type):
                     obj.provisioned_by = None
@@ -960,39 +1063,93 @@ class Engine:
         return out
 
     def _no_flow(self, mv: MVObject, connector: str, object_type: str | None) -> bool:
-        params = self._connector_params.get(connector, {})
+        params = self._connector_params.get(connector, _NO_PARAMS)
         return any(
             r.link == "join-no-flow" and r.rule.target_type == object_type and r.scope.matches(mv.attrs, "", params, _no_member)
             for r in self.cc.outbound.get((connector, mv.object_type), ())
         )
 
     # -- inbound attribute flow ----------------------------------------------------------
+    def _inbound_plan(self, connector: str, mv_type: str, in_scope: list[CompiledRule]) -> InboundPlan:
+        """The plan of the in-scope rules (a list :class:`ScopeSet` returns, one object per
+        combination of rules) that contribute to ``mv_type``."""
+        key = (id(in_scope), mv_type)
+        plan = self._in_plans.get(key)
+        if plan is None:
+            rules = [r for r in in_scope if r.rule.target_type == mv_type or r.rule.target_type == "*"]
+            plan = self._in_plans[key] = InboundPlan(rules, self._connector_index[connector])
+            self._keep.append(in_scope)
+        return plan
+
+    def _required(self, connector: str, object_type: str) -> tuple[str, ...]:
+        """Attributes a provisioned object must have: the type's required ones except the
+        connector's anchor attributes, which the directory assigns (on the confirming import)."""
+        key = (connector, object_type)
+        names = self._required_attrs.get(key)
+        if names is None:
+            types = self.cc.cs_types.get(key, {})
+            anchors = self._anchors.get(connector, ())
+            names = self._required_attrs[key] = tuple(a.name for a in types.values() if a.required and a.name not in anchors)
+        return names
+
+    def _typed_rules(self, in_scope: list[CompiledRule], object_type: str | None) -> list[CompiledRule]:
+        """The in-scope outbound rules for one target object type, as one list object per
+        combination (the key of :meth:`_outbound_plan`). Must not be modified."""
+        if not self._reuse:
+            return [r for r in in_scope if r.rule.target_type == object_type]
+        key = (id(in_scope), object_type)
+        typed = self._typed_lists.get(key)
+        if typed is None:
+            typed = self._typed_lists[key] = [r for r in in_scope if r.rule.target_type == object_type]
+            self._keep.append(in_scope)
+        return typed
+
     def _recompute(self, mv: MVObject) -> bool:
         """Recompute every attribute of ``mv`` from all its joined objects; True if anything changed.
 
         All flows are evaluated and resolved before anything is written, so an error (in any
         flow, or a mix of merge types) leaves the object as it was. This is the engine's hottest
-        loop: a NULL contributes nothing (it can only fall through), so absent sources and NULL
-        results are dropped on the spot, and contributions need sorting only when several
-        connectors contribute.
+        loop, so it avoids repeating work:
+
+        * each joined object's contributions come from the plan of its in-scope rules (a
+          generated function, see :mod:`syncrules.engine.plans`) and are kept with the object
+          until it changes (``obj.memo``): a person recomputed by the Entra ID synchronization
+          after the AD one reuses the AD contributions instead of evaluating ~200 flows again;
+        * ``mv.inputs`` records the contributions the attributes were last computed from. When
+          some joined objects are unchanged, only the attributes that a changed, added or removed
+          object's rules write (and reference attributes, which depend on other objects' links)
+          are resolved again: the others would resolve exactly as last time. This needs the
+          rules' precedence numbers to follow their order (``_ordered_keys``; then an object's
+          contributions are in precedence order whether or not they are sorted).
+
+        References are kept as DNs and resolved on every use; a scope that asks about group
+        membership is evaluated every time; rule sets with apply-once flows run the interpreted
+        loop (:meth:`_contribute`) and are not kept.
         """
-        contributions: dict[str, list[_Contribution]] = {}
-        created = mv.id in self._created
         failed = False
-        new_refs: set[str] = set()
         mv_type = mv.object_type
         links = mv.links
         if len(links) > 1:
             ordered = sorted(links.items(), key=lambda kv: self._connector_index[kv[0]])
         else:
             ordered = list(links.items())
-        options = self.options
         scoped: list[list[CompiledRule]] = []
+        epoch = self._epoch
+        new_refs: set[str] = set()
+        # Per joined object with rules in scope, in connector order: its memo tuple (version,
+        # epoch, in_scope, mv_type, plan, lineages, items), or for the interpreted loop the
+        # contributions it made.
+        inputs: list[tuple[ConnectorSpace, str, Any]] = []
+        interpreted = False
         for connector, guid in ordered:
-            conn_index = self._connector_index[connector]
             space = self.spaces[connector]
             obj = space.objects.get(guid)
             if obj is None:
+                continue
+            memo = obj.memo
+            if memo is not None and memo[3] == mv_type and memo[0] == obj.version and memo[1] is epoch and self._reuse:
+                scoped.append(memo[2])
+                inputs.append((space, guid, memo))
                 continue
             params = self.parameters_for(connector, obj.dn)
             view = self._inbound_view(space, obj)
@@ -1000,55 +1157,78 @@ class Engine:
             if not in_scope:
                 continue
             scoped.append(in_scope)
-            get = view.get
-            ctx = EvalContext(view, params, imported=obj.attrs, now=options.now, seed=options.seed, object_id=obj.guid)
-            for rule in in_scope:
-                ir_rule = rule.rule
-                target_type = ir_rule.target_type
-                if target_type != mv_type and target_type != "*":
-                    continue
-                key = (ir_rule.precedence, rule.order, conn_index)
-                lineage = Lineage(rule.name, connector, obj.dn, ir_rule.precedence)
-                for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
-                    if once:
-                        if created and target not in mv.once:
-                            value = self._eval(flow, ctx, obj, rule)
-                            if value is _FAILED:
-                                failed = True
-                                continue
-                            if is_ref:
-                                value = self._refs_in(space, value, new_refs)
-                            mv.once[target] = (value, lineage)
-                        stored = mv.once.get(target)
-                        if stored is None or stored[0] is None:
-                            continue
-                        contributions.setdefault(target, []).append((key, stored[0], stored[1], merge))
-                        continue
-                    if source is not None:
-                        value = get(source)
-                    else:
-                        try:
-                            value = fn(ctx)
-                        except EvalError as exc:
-                            self._flow_error(obj, rule, flow, exc)
-                            failed = True
-                            continue
-                    if value is None or value == "":
-                        continue  # NULL (and an empty string, which no directory stores) falls through
-                    if is_ref:
-                        value = self._refs_in(space, value, new_refs)
-                        if value is None:
-                            continue
-                    if multi and value.__class__ is not list and value is not AUTHORITATIVE_NULL and value is not IGNORE_THIS_FLOW:
-                        value = [value]
-                    entries = contributions.get(target)
-                    if entries is None:
-                        contributions[target] = [(key, value, lineage, merge)]
-                    else:
-                        entries.append((key, value, lineage, merge))
+            if not self._reuse:  # the reference: the interpreted loop, nothing kept
+                rules = [r for r in in_scope if r.rule.target_type == mv_type or r.rule.target_type == "*"]
+                part: dict[str, list[_Contribution]] = {}
+                if not self._contribute(mv, space, obj, view, params, rules, part, new_refs):
+                    failed = True
+                inputs.append((space, guid, part))
+                interpreted = True
+                continue
+            plan = self._inbound_plan(connector, mv_type, in_scope)
+            if plan.generic:
+                part = {}
+                if not self._contribute(mv, space, obj, view, params, plan.rules, part, new_refs):
+                    failed = True
+                inputs.append((space, guid, part))
+                interpreted = True
+                continue
+            ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
+            flows = plan.flows
+
+            def fail(k: int, exc: EvalError, obj: CSObject = obj, flows: tuple[Any, ...] = flows) -> None:
+                rule, flow = flows[k]
+                self._flow_error(obj, rule, flow, exc)
+
+            items, bad = plan.run(view.get, ctx, plan.absent_for(params), fail)
+            if bad:
+                failed = True
+                continue
+            lineages = tuple(Lineage(r.name, connector, obj.dn, r.rule.precedence) for r in plan.rules)
+            entry = (obj.version, epoch, in_scope, mv_type, plan, lineages, items)
+            if not self._in_scopes[(connector, obj.object_type or "")].dynamic:
+                obj.memo = entry
+            inputs.append((space, guid, entry))
         if failed:
             return False
+        affected = None if interpreted or not self._ordered_keys or not self._reuse else self._affected(mv, inputs)
+        if affected is not None and not affected:
+            return False  # every contribution is the one the attributes were computed from
+        contributions: dict[str, list[_Contribution]] = {}
         writes: list[tuple[str, Any, Lineage | None]] = []
+        # With one object's plan as the only input, a slot that is the sole writer of its target
+        # gives the attribute's value directly (see InboundPlan.solo).
+        solo: tuple[bool, ...] | None = inputs[0][2][4].solo if len(inputs) == 1 and inputs[0][2].__class__ is tuple else None
+        for space, _, entry in inputs:
+            if entry.__class__ is dict:
+                for target, part_entries in entry.items():
+                    found = contributions.get(target)
+                    if found is None:
+                        contributions[target] = part_entries
+                    else:
+                        found.extend(part_entries)
+                continue
+            slots = entry[4].slots
+            lineages = entry[5]
+            pairs = iter(entry[6])
+            for k, value in zip(pairs, pairs, strict=True):
+                target, key, ri, merge, is_ref, multi = slots[k]
+                if affected is not None and target not in affected:
+                    continue
+                if solo is not None and solo[k] and value.__class__ is not _Special:
+                    writes.append((target, value, lineages[ri]))
+                    continue
+                if is_ref:
+                    value = self._refs_in(space, value, new_refs)
+                    if value is None:
+                        continue
+                    if multi and value.__class__ is not list and value is not AUTHORITATIVE_NULL and value is not IGNORE_THIS_FLOW:
+                        value = [value]
+                found = contributions.get(target)
+                if found is None:
+                    contributions[target] = [(key, value, lineages[ri], merge)]
+                else:
+                    found.append((key, value, lineages[ri], merge))
         several = len(ordered) > 1
         mixed = self.cc.mixed_inbound
         for target, entries in contributions.items():
@@ -1081,20 +1261,176 @@ class Engine:
         if failed:
             return False
         attrs = mv.attrs
-        for target in attrs.keys() - contributions.keys():
-            writes.append((target, None, None))
-        changed = False
-        for target, value, lineage in writes:
-            if not _same(attrs.get(target), value):
-                self.mv.set_attr(mv, target, value)
-                changed = True
-            if value is None:
-                mv.lineage.pop(target, None)
-            elif lineage is not None:
-                mv.lineage[target] = lineage
+        mv_lineage = mv.lineage
+        if not attrs and not mv_lineage:
+            # A new metaverse object (or one without values): everything is an addition.
+            changed = self._fill_mv(mv, writes)
+        else:
+            changed = self._write_mv(mv, writes, contributions, affected, solo is not None)
         for target_id in new_refs:
             self._mv_referrers.setdefault(target_id, set()).add(mv.id)
+        mv.inputs = None if interpreted else (epoch, tuple((guid, entry) for _, guid, entry in inputs))
         return changed
+
+    def _fill_mv(self, mv: MVObject, writes: list[tuple[str, Any, Lineage | None]]) -> bool:
+        """Write the resolved values of a metaverse object that has none yet, in one step (what
+        :meth:`_write_mv` does for it, without comparing with values that are not there)."""
+        values: dict[str, Any] = {}
+        lineage = mv.lineage
+        for target, value, source in writes:
+            if value is None:
+                continue
+            if value != [] and value != "":
+                values[target] = value
+            if source is not None:
+                lineage[target] = source
+        if values:
+            self.mv.fill_attrs(mv, values)
+            if mv.memo:
+                for target in values:
+                    self._outbound_stale(mv, target)
+        elif lineage:
+            self.mv.note(mv)
+        return bool(values)
+
+    def _write_mv(
+        self,
+        mv: MVObject,
+        writes: list[tuple[str, Any, Lineage | None]],
+        contributions: dict[str, list[_Contribution]],
+        affected: set[str] | None,
+        solo: bool,
+    ) -> bool:
+        """Write the resolved values (and their lineage) of a metaverse object; values no
+        contribution supports any more are removed (of the ``affected`` ones, when only those
+        were resolved). True if a value changed."""
+        attrs = mv.attrs
+        supported: Any = contributions.keys()
+        if solo:
+            supported = supported | {w[0] for w in writes}
+        gone = attrs.keys() - supported if affected is None else (affected & attrs.keys()) - supported
+        for target in gone:
+            writes.append((target, None, None))
+        changed = False
+        mv_lineage = mv.lineage
+        touched = False
+        for target, value, lineage in writes:
+            old = attrs.get(target)
+            if old is not value and (old.__class__ is not value.__class__ or old != value) and not _same(old, value):
+                self.mv.set_attr(mv, target, value)
+                changed = True
+                if mv.memo:
+                    self._outbound_stale(mv, target)
+            if value is None:
+                if mv_lineage.pop(target, None) is not None:
+                    touched = True
+            elif lineage is not None:
+                old_lineage = mv_lineage.get(target)
+                if old_lineage is not lineage:
+                    mv_lineage[target] = lineage
+                    if old_lineage != lineage:
+                        touched = True
+        if touched:
+            self.mv.note(mv)
+        return changed
+
+    def _affected(self, mv: MVObject, inputs: list[tuple[ConnectorSpace, str, Any]]) -> set[str] | None:
+        """The attributes whose contributions may differ from those ``mv`` was last computed
+        from (None: unknown, resolve everything): what the rules of changed, added and removed
+        objects write, and every reference attribute."""
+        old = mv.inputs
+        if old is None or old[0] is not self._epoch:
+            return None
+        before = dict(old[1])
+        affected: set[str] = set()
+        for _, guid, entry in inputs:
+            plan = entry[4]
+            previous = before.pop(guid, None)
+            if previous is entry:
+                if plan.ref_targets:
+                    affected |= plan.ref_targets
+                continue
+            affected |= plan.targets
+            if previous is not None:
+                affected |= previous[4].targets
+        for previous in before.values():
+            affected |= previous[4].targets
+        return affected
+
+    def _outbound_stale(self, mv: MVObject, attribute: str) -> None:
+        """A metaverse attribute changed: outbound results of the connectors that read it are no
+        longer valid."""
+        memo = mv.memo
+        assert memo is not None
+        for connector in self._out_readers.get((mv.object_type, attribute), ()):
+            memo.pop(connector, None)
+        for connector in self._out_reads_all.get(mv.object_type, ()):
+            memo.pop(connector, None)
+
+    def _contribute(
+        self,
+        mv: MVObject,
+        space: ConnectorSpace,
+        obj: CSObject,
+        view: dict[str, Any],
+        params: dict[str, Any],
+        rules: Sequence[CompiledRule],
+        contributions: dict[str, list[_Contribution]],
+        new_refs: set[str],
+    ) -> bool:
+        """The interpreted flow loop over ``rules`` (the in-scope rules for the metaverse type):
+        for rule sets with apply-once flows (whose values depend on the metaverse object, so they
+        are not kept with the CS object), and the reference the plans are tested against.
+        False if a flow failed."""
+        ok = True
+        created = mv.id in self._created
+        connector = space.name
+        conn_index = self._connector_index[connector]
+        get = view.get
+        ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
+        for rule in rules:
+            ir_rule = rule.rule
+            key = (ir_rule.precedence, rule.order, conn_index)
+            lineage = Lineage(rule.name, connector, obj.dn, ir_rule.precedence)
+            for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
+                if once:
+                    if created and target not in mv.once:
+                        value = self._eval(flow, ctx, obj, rule)
+                        if value is _FAILED:
+                            ok = False
+                            continue
+                        if is_ref:
+                            value = self._refs_in(space, value, new_refs)
+                        mv.once[target] = (value, lineage)
+                        self.mv.note(mv)
+                    stored = mv.once.get(target)
+                    if stored is None or stored[0] is None:
+                        continue
+                    contributions.setdefault(target, []).append((key, stored[0], stored[1], merge))
+                    continue
+                if source is not None:
+                    value = get(source)
+                else:
+                    try:
+                        value = fn(ctx)
+                    except EvalError as exc:
+                        self._flow_error(obj, rule, flow, exc)
+                        ok = False
+                        continue
+                if value is None or value == "":
+                    continue  # NULL (and an empty string, which no directory stores) falls through
+                if is_ref:
+                    value = self._refs_in(space, value, new_refs)
+                    if value is None:
+                        continue
+                if multi and value.__class__ is not list and value is not AUTHORITATIVE_NULL and value is not IGNORE_THIS_FLOW:
+                    value = [value]
+                entries = contributions.get(target)
+                if entries is None:
+                    contributions[target] = [(key, value, lineage, merge)]
+                else:
+                    entries.append((key, value, lineage, merge))
+        return ok
 
     def _one_merge_type(self, obj: CSObject | MVObject, target: str, entries: list[_Contribution]) -> bool:
         """All rules contributing one attribute must use one merge family (update/replace, merge,
@@ -1144,23 +1480,50 @@ class Engine:
     # -- outbound --------------------------------------------------------------------
     def _outbound(self, mv: MVObject) -> list[str]:
         """Provisioning, deprovisioning and export attribute flow for one metaverse object.
-        Returns metaverse objects whose held-back references may now resolve."""
+        Returns metaverse objects whose held-back references may now resolve.
+
+        The export flow of a linked object is skipped when none of its inputs changed since it
+        last ran: the metaverse attributes its rules read (a change drops the connector's entry in
+        ``mv.memo``, see :meth:`_outbound_stale`), the rules (epoch), the target object (version,
+        provisioning rule, link rule) and what the references it exported resolved to. Running it
+        again would stage exactly what is staged already.
+        """
         step = self._step
         assert step is not None
         ready: list[str] = []
+        epoch = self._epoch
         for connector in self._outbound_connectors.get(mv.object_type, ()):
-            rules = self.cc.outbound[(connector, mv.object_type)]
             space = self.spaces[connector]
-            params = self._connector_params.get(connector, {})
-            in_scope = [r for r in rules if r.scope.matches(mv.attrs, "", params, _no_member)]
             guid = mv.links.get(connector)
             obj = space.objects.get(guid) if guid else None
+            if obj is not None and mv.memo is not None and self._reuse:
+                hit = mv.memo.get(connector)
+                if (
+                    hit is not None
+                    and hit[0] is epoch
+                    and hit[1] == guid
+                    and hit[2] == obj.version
+                    and hit[3] == obj.provisioned_by
+                    and hit[4] == obj.link_rule
+                    and (not hit[5] or self._refs_unchanged(space, hit[5]))
+                ):
+                    # Held-back references wait for their objects, as the export flow would record.
+                    for target_id in hit[6]:
+                        self._waiting.setdefault((connector, target_id), set()).add(mv.id)
+                    continue
+            params = self._connector_params.get(connector, _NO_PARAMS)
+            scopes = self._out_scopes[(connector, mv.object_type)]
+            if self._reuse:
+                in_scope = scopes.select(mv.attrs, "", params, _no_member)
+            else:
+                in_scope = [r for r in scopes.rules if r.scope.matches(mv.attrs, "", params, _no_member)]
             if obj is not None:
-                typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
+                typed = self._typed_rules(in_scope, obj.object_type)
                 provisioners = [r for r in typed if r.link == "provision"]
                 no_flow = any(r.link == "join-no-flow" for r in typed)
                 if provisioners and obj.provisioned_by is None:
                     obj.provisioned_by = provisioners[0].name  # now "considered in scope": may be deprovisioned
+                    space.note(obj)
                 link_rule = self.cc.rules_by_name.get(obj.link_rule or "")
                 if obj.provisioned_by is not None and not provisioners and not no_flow:
                     self._deprovision(mv, space, obj)
@@ -1175,12 +1538,18 @@ class Engine:
                 ):
                     # The outbound join rule that made the link is out of scope: disjoin, no delete.
                     del mv.links[connector]
+                    self.mv.note(mv)
                     obj.mv_id = None
                     obj.link_rule = None
+                    space.note(obj)
                     step.bump("disconnectors")
                     ready.extend(self._mv_referrers.get(mv.id, ()))
                 else:
-                    self._export_flow(mv, space, obj, typed, params, no_flow)
+                    before = len(step.errors)
+                    refs: list[Any] = []
+                    waiting: list[str] = []
+                    if self._export_flow(mv, space, obj, typed, params, no_flow, refs, waiting) and len(step.errors) == before and self._reuse:
+                        self._remember_outbound(mv, connector, obj, refs, waiting)
                     continue
             # No object in this connector space (any more): join an existing one, or provision.
             if not in_scope:
@@ -1188,27 +1557,121 @@ class Engine:
             if self._outbound_join(mv, space, in_scope):
                 ready.extend(self._waiting.pop((connector, mv.id), ()))
                 obj = space.objects[mv.links[connector]]
-                typed = [r for r in in_scope if r.rule.target_type == obj.object_type]
+                typed = self._typed_rules(in_scope, obj.object_type)
                 if obj.provisioned_by is None and any(r.link == "provision" for r in typed):
                     obj.provisioned_by = next(r.name for r in typed if r.link == "provision")
+                    space.note(obj)
                 self._export_flow(mv, space, obj, typed, params, any(r.link == "join-no-flow" for r in typed))
                 continue
             provisioner = next((r for r in in_scope if r.link == "provision"), None)
             if provisioner is not None and self._provision(mv, space, provisioner, in_scope, params):
                 ready.extend(self._waiting.pop((connector, mv.id), ()))
-        mv.retry_provisioning = False
+        if mv.retry_provisioning:
+            mv.retry_provisioning = False
+            self.mv.note(mv)
         return ready
 
+    def _remember_outbound(self, mv: MVObject, connector: str, obj: CSObject, refs: list[Any], waiting: list[str]) -> None:
+        """Keep the inputs of an export flow that ran without errors (see :meth:`_outbound`)."""
+        if mv.memo is None:
+            mv.memo = {}
+        mv.memo[connector] = (self._epoch, obj.guid, obj.version, obj.provisioned_by, obj.link_rule, tuple(refs), tuple(waiting))
+
+    def _refs_unchanged(self, space: ConnectorSpace, refs: tuple[Any, ...]) -> bool:
+        """Each metaverse reference still resolves in ``space`` as it did (``refs`` alternates a
+        reference and its outcome, see :meth:`_refs_out`)."""
+        objects = self.mv.objects
+        name = space.name
+        pairs = iter(refs)
+        for mv_id, seen in zip(pairs, pairs, strict=True):
+            target = objects.get(mv_id)
+            if target is None:
+                now: Any = None
+            else:
+                guid = target.links.get(name)
+                obj = space.objects.get(guid) if guid else None
+                now = obj.dn if obj is not None else False
+            if now != seen:
+                return False
+        return True
+
+    def _outbound_plan(self, connector: str, object_type: str, rules: list[CompiledRule], adding: bool) -> OutboundPlan:
+        """The plan of export flows for ``rules`` (normally a list from :meth:`_typed_rules`, one
+        object per combination; any other list gets a plan of its own)."""
+        key = (id(rules), object_type, adding)
+        hit = self._out_plans.get(key)
+        if hit is not None and hit[0] is rules:
+            return hit[1]
+        plan = OutboundPlan(rules, object_type, adding)
+        self._out_plans[key] = (rules, plan)
+        return plan
+
     def _desired(
-        self, mv: MVObject, space: ConnectorSpace, object_type: str, rules: list[CompiledRule], params: dict[str, Any], adding: bool
-    ) -> tuple[dict[str, Any], dict[str, Any], bool, dict[str, str]] | None:
+        self,
+        mv: MVObject,
+        space: ConnectorSpace,
+        object_type: str,
+        rules: list[CompiledRule],
+        params: dict[str, Any],
+        adding: bool,
+        refs: list[Any] | None = None,
+        waiting: list[str] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any], bool, dict[str, str], frozenset[str]] | None:
         """Export flow values by precedence: (values, held references, join-no-flow, merge types of
-        the targets flowed with a merge type), or None on error.
+        the targets flowed with a merge type, implicit targets), or None on error. An implicit
+        target absent from the values is NULL (see :class:`~syncrules.engine.plans.OutboundPlan`).
 
         Apply-once flows take part only while the object is being added (``adding``). Rules
         arrive in precedence order, so contributions never need sorting. A target whose flows all
-        return NULL gets the value None (removed in the directory).
+        return NULL gets the value None (removed in the directory). The flows run as the plan of
+        these rules (:class:`~syncrules.engine.plans.OutboundPlan`); targets that several flows
+        write are resolved here. ``refs`` and ``waiting`` collect how references resolved and
+        which referenced objects are waited for (the inputs :meth:`_outbound` remembers).
         """
+        if not self._reuse:
+            return self._desired_interpreted(mv, space, object_type, rules, params, adding)
+        plan = self._outbound_plan(space.name, object_type, rules, adding)
+        ctx = EvalContext(mv.attrs, params, now=self.options.now, seed=self.options.seed, object_id=mv.id) if plan.needs_ctx else None
+        name = space.name
+
+        def translate(value: Any) -> tuple[Any, list[str]]:
+            out, held_ids = self._refs_out(space, value, refs)
+            if held_ids:
+                for target_id in held_ids:
+                    self._waiting.setdefault((name, target_id), set()).add(mv.id)
+                if waiting is not None:
+                    waiting.extend(held_ids)
+            return out, held_ids
+
+        def fail(k: int, exc: EvalError) -> None:
+            rule, flow = plan.flows[k]
+            self._flow_error(mv, rule, flow, exc)
+
+        result = plan.run(mv.attrs.get, ctx, translate, fail)
+        if result is None:
+            return None
+        values, held, contributions = result
+        if contributions and not self._resolve_outbound(mv, name, object_type, values, contributions):
+            return None
+        return values, held, plan.no_flow, plan.merges, plan.implicit
+
+    def _once_targets(self, connector: str, object_type: str, rules: list[CompiledRule]) -> Iterable[str]:
+        """The targets of the rules' apply-once flows."""
+        if self._reuse:
+            return self._outbound_plan(connector, object_type, rules, False).once
+        return {f.target for r in rules for f in r.flows if f.once}
+
+    def _desired_interpreted(
+        self,
+        mv: MVObject,
+        space: ConnectorSpace,
+        object_type: str,
+        rules: list[CompiledRule],
+        params: dict[str, Any],
+        adding: bool,
+    ) -> tuple[dict[str, Any], dict[str, Any], bool, dict[str, str], frozenset[str]] | None:
+        """:meth:`_desired` as an interpreted loop over the flows: the reference the generated
+        plans are tested against (``_reuse`` off). No target is implicit."""
         ctx = EvalContext(mv.attrs, params, now=self.options.now, seed=self.options.seed, object_id=mv.id)
         get = mv.attrs.get
         contributions: dict[str, list[_Contribution]] = {}
@@ -1258,6 +1721,16 @@ class Engine:
                     entries.append((key, value, rule, merge))
         if failed:
             return None
+        if not self._resolve_outbound(mv, space.name, object_type, values, contributions):
+            return None
+        return values, held, no_flow, merges, frozenset()
+
+    def _resolve_outbound(
+        self, mv: MVObject, connector: str, object_type: str, values: dict[str, Any], contributions: dict[str, list[_Contribution]]
+    ) -> bool:
+        """Precedence resolution of the export flow targets that several flows (or a merge
+        type) write, into ``values``; False on a mix of merge types."""
+        failed = False
         mixed = self.cc.mixed_outbound
         for target, entries in contributions.items():
             if len(entries) == 1:
@@ -1274,7 +1747,7 @@ class Engine:
                 if merge == "update" or merge == "replace":
                     values[target] = value
                     continue
-            elif (space.name, object_type, target) in mixed and not self._one_merge_type(mv, target, entries):
+            elif (connector, object_type, target) in mixed and not self._one_merge_type(mv, target, entries):
                 failed = True
                 continue
             value, _, keep = _resolve(entries)
@@ -1283,27 +1756,35 @@ class Engine:
                     values.pop(target, None)
                 continue
             values[target] = value
-        if failed:
-            return None
-        return values, held, no_flow, merges
+        return not failed
 
-    def _refs_out(self, space: ConnectorSpace, value: Any) -> tuple[Any, list[str]]:
-        """Metaverse references → DNs in ``space``; references not yet provisioned there wait."""
+    def _refs_out(self, space: ConnectorSpace, value: Any, seen: list[Any] | None = None) -> tuple[Any, list[str]]:
+        """Metaverse references → DNs in ``space``; references not yet provisioned there wait.
+        ``seen`` collects each reference followed by what it resolved to (a DN, False while
+        waiting, None for a metaverse object that is gone)."""
         if value is None or value is AUTHORITATIVE_NULL or value is IGNORE_THIS_FLOW:
             return value, []
         out: list[Any] = []
         waiting: list[str] = []
         objects = self.mv.objects
-        for mv_id in values_of(value):
-            target = objects.get(str(mv_id))
+        name = space.name
+        cs_objects = space.objects
+        for ref in values_of(value):
+            target = objects.get(ref)
             if target is None:
+                if seen is not None:
+                    seen += (ref, None)
                 continue
-            guid = target.links.get(space.name)
-            obj = space.objects.get(guid) if guid else None
+            guid = target.links.get(name)
+            obj = cs_objects.get(guid) if guid else None
             if obj is not None:
                 out.append(Ref(obj.dn))
+                if seen is not None:
+                    seen += (ref, obj.dn)
             else:
-                waiting.append(str(mv_id))
+                waiting.append(str(ref))
+                if seen is not None:
+                    seen += (ref, False)
         if isinstance(value, list):
             return (out or None), waiting
         return (out[0] if out else None), waiting
@@ -1314,11 +1795,14 @@ class Engine:
         step = self._step
         assert step is not None
         object_type = rule.rule.target_type
-        typed = [r for r in in_scope if r.rule.target_type == object_type]
-        desired = self._desired(mv, space, object_type, typed, params, adding=True)
+        typed = self._typed_rules(in_scope, object_type)
+        before = len(step.errors)
+        refs: list[Any] = []
+        waiting: list[str] = []
+        desired = self._desired(mv, space, object_type, typed, params, adding=True, refs=refs, waiting=waiting)
         if desired is None:
             return False
-        values, held, no_flow, _ = desired
+        values, held, no_flow, _, _ = desired
         if no_flow:
             return False  # JoinNoFlow never adds
         dn = values.pop("dn", None)
@@ -1334,6 +1818,7 @@ class Engine:
                 # Reverse join on DN before creating anything.
                 self._link_out(space, existing, mv, rule.name)
                 existing.provisioned_by = rule.name
+                space.note(existing)
                 step.bump("joins")
                 self._export_flow(mv, space, existing, typed, params, False)
                 return True
@@ -1344,10 +1829,7 @@ class Engine:
                 return False
             self._error(mv, rule.name, "dn", E_DN_IN_USE, f"{dn!r} is already used by another object in {space.name!r}")
             return False
-        types = self.cc.cs_types.get((space.name, object_type), {})
-        # The anchor is the directory's to assign (on the confirming import), never required here.
-        anchors = self._anchors.get(space.name, ())
-        missing = [a.name for a in types.values() if a.required and a.name not in anchors and values.get(a.name) in (None, [], "")]
+        missing = [name for name in self._required(space.name, object_type) if values.get(name) in (None, [], "")]
         if missing:
             self._error(
                 mv,
@@ -1363,15 +1845,21 @@ class Engine:
         space.add(obj)
         self._link_out(space, obj, mv, rule.name)
         obj.provisioned_by = rule.name
-        changes = {k: (None, v) for k, v in sorted(values.items()) if v is not None and v != []}
-        obj.pending_export = PendingExport(PE_ADD, dn, None, changes, dict(held))
+        obj.pending_export = PendingExport(PE_ADD, dn, None, _add_changes(values), dict(held))
+        space.touch(obj)
         step.bump("provisioned")
+        if len(step.errors) == before and self._reuse and not self._outbound_plan(space.name, object_type, typed, True).once:
+            # What the export flow of this object would stage next, unless something changes: the
+            # add just staged (the same flows without apply-once ones, whose values the add keeps).
+            self._remember_outbound(mv, space.name, obj, refs, waiting)
         return True
 
     def _link_out(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
         obj.mv_id = mv.id
         obj.link_rule = rule
+        space.note(obj)
         mv.links[space.name] = obj.guid
+        self.mv.note(mv)
         for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
             self._touch(space, guid)
 
@@ -1421,8 +1909,10 @@ class Engine:
 
     def _deprovision(self, mv: MVObject, space: ConnectorSpace, obj: CSObject) -> None:
         mv.links.pop(space.name, None)
+        self.mv.note(mv)
         obj.mv_id = None
         obj.link_rule = None
+        space.note(obj)
         self._stage_delete(space, obj)
         assert self._step is not None
         self._step.bump("deprovisioned")
@@ -1435,22 +1925,34 @@ class Engine:
             return
         obj.pending_export = PendingExport(PE_DELETE, obj.dn)
         obj.provisioned_by = None
+        space.touch(obj)
 
     def _export_flow(
-        self, mv: MVObject, space: ConnectorSpace, obj: CSObject, rules: list[CompiledRule], params: dict[str, Any], no_flow: bool
-    ) -> None:
+        self,
+        mv: MVObject,
+        space: ConnectorSpace,
+        obj: CSObject,
+        rules: list[CompiledRule],
+        params: dict[str, Any],
+        no_flow: bool,
+        refs: list[Any] | None = None,
+        waiting: list[str] | None = None,
+    ) -> bool:
+        """Stage the export flow values of ``obj`` as its pending export. Returns False when the
+        outcome depended on more than the inputs :meth:`_outbound` remembers (an add renamed to a
+        DN that another object may hold or free) or a flow failed."""
         if obj.object_type is None or not rules:
-            return
+            return True
         pe = obj.pending_export
         if pe is not None and pe.operation == PE_DELETE:
-            return
+            return True
         adding = pe is not None and pe.operation == PE_ADD and obj.anchor is None
         # Apply-once flows were evaluated when the export object was created; they are not
         # evaluated again, even while the add is still waiting to be exported.
-        desired = self._desired(mv, space, obj.object_type, rules, params, adding=False)
+        desired = self._desired(mv, space, obj.object_type, rules, params, adding=False, refs=refs, waiting=waiting)
         if desired is None:
-            return
-        values, held, flagged, merges = desired
+            return False
+        values, held, flagged, merges, implicit = desired
         no_flow = no_flow or flagged
         new_dn = values.pop("dn", None)
         if not adding:
@@ -1460,25 +1962,36 @@ class Engine:
         if adding:
             # Not exported yet: the add carries the latest values (and the apply-once ones).
             assert pe is not None
-            once = {f.target for r in rules for f in r.flows if f.once}
-            for target in once:
+            for target in self._once_targets(space.name, obj.object_type, rules):
                 if target in pe.changes:
                     values[target] = pe.changes[target][1]
-            pe.changes = {k: (None, v) for k, v in sorted(values.items()) if v is not None and v != []}
-            pe.held = dict(held)
-            if new_dn and str(new_dn) != obj.dn and space.get_by_dn(str(new_dn)) is None:
-                space.rename(obj, str(new_dn))
-                pe.dn = obj.dn
-            return
+            changes = _add_changes(values)
+            if not _identical(changes, pe.changes) or not _identical(held, pe.held):
+                pe.changes = changes
+                pe.held = dict(held)
+                space.touch(obj)
+            if new_dn and str(new_dn) != obj.dn:
+                if space.get_by_dn(str(new_dn)) is None:
+                    space.rename(obj, str(new_dn))
+                    pe.dn = obj.dn
+                return False
+            return True
         changes: dict[str, tuple[Any, Any]] = {}
         current = obj.attrs
-        for name in sorted(values):
-            value = values[name]
+        for name, value in values.items():
+            old = current.get(name)
+            if old is value or (old.__class__ is value.__class__ and old == value):
+                continue  # the common case, decided without a call: unchanged (or absent on both sides)
             if value is None and name in held:
                 continue  # the referenced objects are not there yet: keep what is there
-            old = current.get(name)
             if not _same(old, value):
                 changes[name] = (old, value)
+        for name in implicit.intersection(current).difference(values):
+            old = current[name]
+            if not _same(old, None):
+                changes[name] = (old, None)  # no value flowed: removed in the directory
+        if len(changes) > 1:
+            changes = dict(sorted(changes.items()))
         if no_flow and changes:
             types = self.cc.cs_types.get((space.name, obj.object_type), {})
             changes = {k: v for k, v in changes.items() if k in types and types[k].type == "reference"}
@@ -1486,9 +1999,15 @@ class Engine:
         if new_dn and not no_flow and normalize_dn(str(new_dn)) != normalize_dn(obj.dn):
             rename = str(new_dn)
         if not changes and rename is None:
-            obj.pending_export = None
-            return
-        obj.pending_export = PendingExport(PE_RENAME if rename else PE_UPDATE, obj.dn, rename, changes, dict(held))
+            if obj.pending_export is not None:
+                obj.pending_export = None
+                space.touch(obj)
+            return True
+        staged = PendingExport(PE_RENAME if rename else PE_UPDATE, obj.dn, rename, changes, dict(held))
+        if not _identical_pe(obj.pending_export, staged):
+            obj.pending_export = staged
+            space.touch(obj)
+        return True
 
     # ================================================================== export
     def pending_deletes(self, connector: str) -> int:
@@ -1521,6 +2040,7 @@ class Engine:
                 continue
             step.bump(pe.operation + "s")
             obj.pending_export = None
+            space.touch(obj)
             if pe.operation == PE_DELETE:
                 obj.deleted = True  # kept until an import confirms the delete
                 continue
@@ -1568,8 +2088,9 @@ def _flow_count(scoped: list[list[CompiledRule]], mv_type: str, target: str) -> 
     )
 
 
-def _first(entry: _Contribution) -> tuple[int, int, int]:
-    return entry[0]
+# The sort key of a contribution (C-level: sorting is in the resolution loop of every
+# metaverse object joined to several connectors).
+_first: Callable[[_Contribution], tuple[int, int, int]] = itemgetter(0)
 
 
 def _joinable(obj: CSObject, object_type: str) -> bool:
@@ -1610,6 +2131,38 @@ def _union(current: Any, added: Any, fold: bool) -> Any:
             seen.add(key)
             out.append(v)
     return out or None
+
+
+def _add_changes(values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The changes of an add: every target with a value, by name."""
+    present = [(k, v) for k, v in values.items() if v is not None and v != []]
+    present.sort(key=_first)
+    return {k: (None, v) for k, v in present}
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down: deciding whether a staged export really
+    changed (``True == 1`` and ``Ref("x") == "x"`` are equal in Python, not to a directory)."""
+    if a.__class__ is not b.__class__:
+        return False
+    if a.__class__ is dict:
+        if len(a) != len(b):
+            return False
+        return all(k in b and _identical(v, b[k]) for k, v in a.items())
+    if a.__class__ is list or a.__class__ is tuple:
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _identical_pe(a: PendingExport | None, b: PendingExport) -> bool:
+    return (
+        a is not None
+        and a.operation == b.operation
+        and a.dn == b.dn
+        and a.new_dn == b.new_dn
+        and _identical(a.changes, b.changes)
+        and _identical(a.held, b.held)
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

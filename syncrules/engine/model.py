@@ -11,7 +11,7 @@ stored, so "absent" has one representation).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Pending import types (what the last import found for a staging object).
 PI_NONE = "none"
@@ -27,9 +27,13 @@ PE_DELETE = "delete"
 PE_RENAME = "rename"
 
 
-@dataclass(frozen=True, slots=True)
-class Lineage:
-    """Where a metaverse value came from: the winning rule, connector, source object and precedence."""
+class Lineage(NamedTuple):
+    """Where a metaverse value came from: the winning rule, connector, source object and precedence.
+
+    A named tuple (immutable, compared by value) rather than a frozen dataclass: the engine makes
+    one per rule for every object whose contributions it computes, and a frozen dataclass's
+    constructor costs several times as much.
+    """
 
     rule: str
     connector: str
@@ -72,6 +76,8 @@ class CSObject:
         "pending_export",
         "export_memory",
         "deleted",
+        "version",
+        "memo",
     )
 
     def __init__(self, guid: str, connector: str, dn: str, object_type: str | None, anchor: str | None = None) -> None:
@@ -84,13 +90,21 @@ class CSObject:
         self.placeholder = False
         self.transient = False
         self.pending_import = PI_NONE
-        self.changed: set[str] = set()  # attributes changed by the pending import
+        # Attributes changed by the pending import (a tuple: every staged object has one, and an
+        # empty tuple costs nothing).
+        self.changed: tuple[str, ...] = ()
         self.mv_id: str | None = None
         self.link_rule: str | None = None  # the rule that made the link (join, projection or provisioning)
         self.provisioned_by: str | None = None  # outbound Provision rule that created this export object
         self.pending_export: PendingExport | None = None
         self.export_memory: dict[str, Any] = {}  # exported, not yet confirmed by an import
         self.deleted = False
+        # Bumped whenever what synchronization reads from the object changes (values, DN, type,
+        # anchor, pending export, export memory, deleted/transient/placeholder): caches of its
+        # scope and inbound contributions are valid while it is unchanged. Never saved.
+        self.version = 0
+        # The engine's cache for this object (see Engine._recompute); derived, never saved.
+        self.memo: Any = None
 
     @property
     def joined(self) -> bool:
@@ -111,7 +125,7 @@ class CSObject:
 class MVObject:
     """A metaverse object: aggregated attributes, their lineage, and links to connector spaces."""
 
-    __slots__ = ("id", "object_type", "attrs", "lineage", "links", "once", "retry_provisioning", "deleted")
+    __slots__ = ("id", "object_type", "attrs", "lineage", "links", "once", "retry_provisioning", "deleted", "memo", "inputs")
 
     def __init__(self, mv_id: str, object_type: str) -> None:
         self.id = mv_id
@@ -123,6 +137,11 @@ class MVObject:
         self.once: dict[str, tuple[Any, Lineage]] = {}
         self.retry_provisioning = False
         self.deleted = False
+        # Outbound results still valid, per connector (see Engine._outbound); derived, never saved.
+        self.memo: dict[str, Any] | None = None
+        # The contributions its attributes were last computed from (see Engine._recompute);
+        # derived, never saved.
+        self.inputs: Any = None
 
     def __repr__(self) -> str:
         return f"MVObject({self.id} {self.object_type})"

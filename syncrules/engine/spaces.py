@@ -8,6 +8,7 @@ so a delta run touches only what changed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -16,20 +17,53 @@ from typing import Any
 from syncrules.engine.model import CSObject, MVObject
 
 _NAMESPACE = uuid.UUID("0f7cb7e2-3c1a-4d7e-9a43-2f5b8c1d6e90")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+
+
+def name_uuid(name: str) -> str:
+    """``str(uuid.uuid5(_NAMESPACE, name))`` without building a UUID object: every object the
+    engine creates gets one of these ids, and the UUID class's checks cost more than the hash."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])  # noqa: S324 - RFC 4122 name-based id
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 _SEPARATOR_SPACES = re.compile(r" *([,=+]) *")
+_SPACE_AT_SEPARATOR = re.compile(r" [,=+]|[,=+] ")
+
+
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 1 << 17
 
 
 def normalize_dn(dn: str) -> str:
     """Compare DNs as directories do: case-insensitively, ignoring spaces around separators.
 
-    Called for every DN lookup, so the common case (no escapes) is one regex pass; escaped
-    characters (``\\,``) need the character loop so an escaped separator keeps its spaces.
+    Called for every DN lookup (references are looked up again and again: a manager's DN for each
+    report, a member's for each group), so results are remembered in a bounded table, emptied
+    when full. Otherwise the common case (no escapes) is a lower-casing; escaped characters
+    (``\\,``) need the character loop so an escaped separator keeps its spaces.
     """
+    hit = _NORMALIZED.get(dn)
+    if hit is not None:
+        return hit
+    out = _normalize_dn(dn)
+    if len(_NORMALIZED) >= _NORMALIZED_MAX:
+        _NORMALIZED.clear()
+    _NORMALIZED[str(dn)] = out
+    return out
+
+
+def _normalize_dn(dn: str) -> str:
     if "\\" not in dn:
         if " " not in dn:
             return dn.lower()
+        if _SPACE_AT_SEPARATOR.search(dn) is None:
+            # Spaces inside values only ("CN=Ann Lee,OU=..."): nothing to remove. Testing first is
+            # several times faster than a substitution that changes nothing.
+            return dn.strip().lower()
         return _SEPARATOR_SPACES.sub(r"\1", dn).strip().lower()
     out: list[str] = []
     i = 0
@@ -71,32 +105,60 @@ def values_of(value: Any) -> list[Any]:
 
 
 class _ValueIndex:
-    """attribute value → object ids, for one (attribute, case-sensitivity) pair."""
+    """attribute value → object ids, for one (attribute, case-sensitivity) pair.
+
+    Most indexed values (anchors, sourceAnchor, SIDs) belong to one object, so an entry is that
+    object's id until a second object has the value, and only then a set: an empty set costs
+    more memory than the id it would hold, for every indexed value of every object.
+    """
 
     __slots__ = ("attribute", "case_sensitive", "entries")
 
     def __init__(self, attribute: str, case_sensitive: bool) -> None:
         self.attribute = attribute
         self.case_sensitive = case_sensitive
-        self.entries: dict[Any, set[str]] = {}
+        self.entries: dict[Any, str | set[str]] = {}
 
     def add(self, oid: str, value: Any) -> None:
-        for v in values_of(value):
-            self.entries.setdefault(index_key(v, self.case_sensitive), set()).add(oid)
-
-    def remove(self, oid: str, value: Any) -> None:
+        entries = self.entries
         for v in values_of(value):
             key = index_key(v, self.case_sensitive)
-            ids = self.entries.get(key)
-            if ids is not None:
-                ids.discard(oid)
-                if not ids:
-                    del self.entries[key]
+            held = entries.get(key)
+            if held is None:
+                entries[key] = oid
+            elif held.__class__ is str:
+                if held != oid:
+                    entries[key] = {held, oid}
+            else:
+                held.add(oid)  # type: ignore[union-attr]
+
+    def remove(self, oid: str, value: Any) -> None:
+        entries = self.entries
+        for v in values_of(value):
+            key = index_key(v, self.case_sensitive)
+            held = entries.get(key)
+            if held is None:
+                continue
+            if held.__class__ is str:
+                if held == oid:
+                    del entries[key]
+                continue
+            held.discard(oid)  # type: ignore[union-attr]
+            if len(held) == 1:
+                entries[key] = next(iter(held))
+            elif not held:
+                del entries[key]
 
     def lookup(self, value: Any) -> set[str]:
         found: set[str] = set()
         for v in values_of(value):
-            found |= self.entries.get(index_key(v, self.case_sensitive), set())
+            held = self.entries.get(index_key(v, self.case_sensitive))
+            if held is None:
+                continue
+            if held.__class__ is str:
+                found.add(held)  # type: ignore[arg-type]
+            else:
+                found |= held  # type: ignore[operator]
         return found
 
 
@@ -146,6 +208,9 @@ class ConnectorSpace(_Indexed):
         # Objects that became transient and are waiting for their rename or delete.
         self.transients: dict[str, None] = {}
         self._serial = 0
+        # Ids of objects added, changed or removed since the state store last saved this space
+        # (None: nobody is saving, nothing is recorded).
+        self.dirty: set[str] | None = None
 
     def _all(self) -> Iterable[tuple[str, Any]]:
         return self.objects.items()
@@ -153,19 +218,50 @@ class ConnectorSpace(_Indexed):
     def new_guid(self) -> str:
         """Deterministic ids: the same sequence of operations gives the same GUIDs."""
         self._serial += 1
-        return str(uuid.uuid5(_NAMESPACE, f"cs\x00{self.name}\x00{self._serial}"))
+        return name_uuid(f"cs\x00{self.name}\x00{self._serial}")
+
+    def touch(self, obj: CSObject) -> None:
+        """Record a change of what synchronization reads from ``obj`` (values, DN, type, anchor,
+        pending export, export memory, flags): caches keyed on its version become stale and the
+        state store saves it. Every such change goes through here or a method that calls it."""
+        obj.version += 1
+        dirty = self.dirty
+        if dirty is not None:
+            dirty.add(obj.guid)
+
+    def note(self, obj: CSObject) -> None:
+        """Record a change of operational state only (links, pending import): the state store
+        saves it; caches of the object's scope and contributions stay valid."""
+        dirty = self.dirty
+        if dirty is not None:
+            dirty.add(obj.guid)
+
+    def fill_attrs(self, obj: CSObject, attrs: dict[str, Any]) -> None:
+        """Give an object that has no values (new, or a placeholder being filled) these values, in
+        one step rather than one :meth:`set_attr` each. Empty values are not stored."""
+        assert not obj.attrs
+        values = {name: value for name, value in attrs.items() if value is not None and value != [] and value != ""}
+        obj.attrs = values
+        if self._indexes:
+            for attribute, value in values.items():
+                self._index_set(obj.guid, attribute, None, value)
+        self.touch(obj)
 
     def add(self, obj: CSObject) -> None:
         self.objects[obj.guid] = obj
         if obj.anchor is not None:
             self.by_anchor[obj.anchor] = obj.guid
         self.by_dn[normalize_dn(obj.dn)] = obj.guid
-        for attribute, value in obj.attrs.items():
-            self._index_set(obj.guid, attribute, None, value)
+        if self._indexes:
+            for attribute, value in obj.attrs.items():
+                self._index_set(obj.guid, attribute, None, value)
+        self.touch(obj)
 
     def mark(self, obj: CSObject, pending_import: str) -> None:
         """Set an object's pending import type, keeping the pending set current."""
-        obj.pending_import = pending_import
+        if obj.pending_import != pending_import:
+            obj.pending_import = pending_import
+            self.note(obj)
         if pending_import == "none":
             self.pending.pop(obj.guid, None)
         else:
@@ -180,8 +276,10 @@ class ConnectorSpace(_Indexed):
         key = normalize_dn(obj.dn)
         if self.by_dn.get(key) == obj.guid:
             del self.by_dn[key]
-        for attribute, value in obj.attrs.items():
-            self._index_set(obj.guid, attribute, value, None)
+        if self._indexes:
+            for attribute, value in obj.attrs.items():
+                self._index_set(obj.guid, attribute, value, None)
+        self.touch(obj)
 
     def set_attr(self, obj: CSObject, attribute: str, value: Any) -> None:
         old = obj.attrs.get(attribute)
@@ -192,6 +290,7 @@ class ConnectorSpace(_Indexed):
             obj.attrs[attribute] = value
         if self._indexes:
             self._index_set(obj.guid, attribute, old, value)
+        self.touch(obj)
 
     def set_anchor(self, obj: CSObject, anchor: str | None) -> None:
         if obj.anchor is not None and self.by_anchor.get(obj.anchor) == obj.guid:
@@ -199,6 +298,7 @@ class ConnectorSpace(_Indexed):
         obj.anchor = anchor
         if anchor is not None:
             self.by_anchor[anchor] = obj.guid
+        self.touch(obj)
 
     def rename(self, obj: CSObject, new_dn: str) -> None:
         key = normalize_dn(obj.dn)
@@ -206,6 +306,7 @@ class ConnectorSpace(_Indexed):
             del self.by_dn[key]
         obj.dn = new_dn
         self.by_dn[normalize_dn(new_dn)] = obj.guid
+        self.touch(obj)
 
     def get_by_dn(self, dn: str) -> CSObject | None:
         guid = self.by_dn.get(normalize_dn(dn))
@@ -227,14 +328,25 @@ class Metaverse(_Indexed):
         super().__init__()
         self.objects: dict[str, MVObject] = {}
         self._serial = 0
+        # Ids of objects created, changed or deleted since the state store last saved (None:
+        # nobody is saving).
+        self.dirty: set[str] | None = None
 
     def _all(self) -> Iterable[tuple[str, Any]]:
         return self.objects.items()
 
+    def note(self, mv: MVObject) -> None:
+        """Record a change of ``mv`` (values, lineage, links, apply-once values, retry flag) for
+        the state store."""
+        dirty = self.dirty
+        if dirty is not None:
+            dirty.add(mv.id)
+
     def create(self, object_type: str) -> MVObject:
         self._serial += 1
-        mv = MVObject(str(uuid.uuid5(_NAMESPACE, f"mv\x00{self._serial}")), object_type)
+        mv = MVObject(name_uuid(f"mv\x00{self._serial}"), object_type)
         self.objects[mv.id] = mv
+        self.note(mv)
         return mv
 
     def delete(self, mv: MVObject) -> None:
@@ -242,6 +354,16 @@ class Metaverse(_Indexed):
             self._index_set(mv.id, attribute, value, None)
         mv.deleted = True
         self.objects.pop(mv.id, None)
+        self.note(mv)
+
+    def fill_attrs(self, mv: MVObject, values: dict[str, Any]) -> None:
+        """Give a metaverse object that has no values these (non-empty) values in one step."""
+        assert not mv.attrs
+        mv.attrs = values
+        if self._indexes:
+            for attribute in self._indexes.keys() & values.keys():
+                self._index_set(mv.id, attribute, None, values[attribute])
+        self.note(mv)
 
     def set_attr(self, mv: MVObject, attribute: str, value: Any) -> None:
         old = mv.attrs.get(attribute)
@@ -252,6 +374,7 @@ class Metaverse(_Indexed):
             mv.attrs[attribute] = value
         if self._indexes:
             self._index_set(mv.id, attribute, old, value)
+        self.note(mv)
 
     def __iter__(self) -> Iterator[MVObject]:
         return iter(self.objects.values())

@@ -1,0 +1,466 @@
+"""Per-object work prepared once per rule set: scope selection, inbound contributions and export
+flow values, each as one generated Python function.
+
+Why: a user under Microsoft's default rules is in the scope of six inbound rules with ~200 flows
+and ten outbound rules with ~260 flows. Interpreting those plans flow by flow (unpacking a flow
+tuple, testing its kind, building a contribution) cost more than evaluating the flows themselves,
+and most flows contribute nothing (their source attribute is absent). A plan is generated for
+each combination of in-scope rules that actually occurs (a handful per connector and object type)
+and does, in straight-line code, exactly what the interpreted loop did:
+
+* direct flows read the attribute inline;
+* an expression flow whose inputs are all absent has one result per parameter set (it sees only
+  NULLs and the parameters), so that result is computed once and reused (`absent` memo); only
+  deterministic expressions whose reads are known qualify (see :func:`expr_reads`);
+* an expression that occurs in several in-scope rules (the default rules repeat many between
+  "Common" and "Common from Exchange") is evaluated once per object and its value reused; an
+  expression that failed is evaluated (and reported) again for each flow, as before;
+* errors are reported in flow order, as the loop did, and a failing flow contributes nothing.
+
+Generated code only ever contains text written here: names and attribute names appear as
+``repr`` literals, never as identifiers (the rule of docs/codegen.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from syncrules.engine.compiled import CompiledFlow, CompiledRule
+from syncrules.ir import nodes as ir
+from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvalError
+
+MISS: Any = object()  # an absent-memo slot not computed yet
+ERR: Any = object()  # a flow that raised (already reported)
+_UNKNOWN: Any = object()  # a scope clause not evaluated yet
+
+# Functions whose result depends on more than their arguments and the parameters: the clock,
+# the per-object random sequence and GUID counter, the imported (not the flowing) values.
+_NOT_MEMOIZABLE = frozenset({"Now", "RandomNum", "Guid", "ImportedValue"})
+# Functions with per-context state: two calls are two different values.
+_STATEFUL = frozenset({"RandomNum", "Guid"})
+
+
+def expr_reads(expr: ir.Expr) -> tuple[frozenset[str] | None, bool, bool]:
+    """(attributes read, memoizable when they are all absent, reusable within one object).
+
+    The attributes read are None when they cannot be known statically (``ValueCount`` of a
+    computed name, an unknown node). Memoizable: the result depends only on those attributes and
+    the parameters. Reusable: evaluating it twice for one object gives the same value.
+    """
+    reads: set[str] = set()
+    memo = True
+    reuse = True
+    known = True
+    stack: list[Any] = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ir.Attr):
+            reads.add(e.name)
+        elif isinstance(e, (ir.Const, ir.EnumValue, ir.Param)):
+            pass
+        elif isinstance(e, ir.CallFn):
+            if e.name in _STATEFUL:
+                reuse = False
+            if e.name in _NOT_MEMOIZABLE:
+                memo = False
+            if e.name == "ValueCount" or e.name == "ImportedValue":
+                arg = e.args[0] if e.args else None
+                if isinstance(arg, ir.Const) and isinstance(arg.value, str):
+                    reads.add(arg.value)
+                else:
+                    known = False
+            stack.extend(e.args)
+        elif isinstance(e, ir.BinOp):
+            stack.append(e.left)
+            stack.append(e.right)
+        elif isinstance(e, ir.Neg):
+            stack.append(e.operand)
+        else:  # Var (bound by an enclosing Select/With, or read from the context) and anything new
+            memo = False
+            reuse = False
+            known = False
+    if not known:
+        return None, False, reuse
+    return frozenset(reads), memo, reuse
+
+
+def flow_reads(flow: ir.Flow) -> frozenset[str] | None:
+    """The attributes a flow reads (None: not known statically)."""
+    if flow.kind == "direct":
+        return frozenset(flow.sources)
+    if flow.kind == "constant":
+        return frozenset()
+    if flow.expr is None:
+        return None
+    return expr_reads(flow.expr)[0]
+
+
+def rule_reads(rule: CompiledRule) -> frozenset[str] | None:
+    """Every attribute a rule's scope and flows read from the object they run on (None: unknown)."""
+    out: set[str] = set()
+    for group in rule.rule.scope:
+        for clause in group:
+            if clause.attribute is not None:
+                out.add(clause.attribute)
+    for flow in rule.rule.flows:
+        reads = flow_reads(flow)
+        if reads is None:
+            return None
+        out |= reads
+    return frozenset(out)
+
+
+def _ir_flows(rule: CompiledRule) -> Sequence[ir.Flow]:
+    flows = rule.rule.flows
+    assert len(flows) == len(rule.flows)
+    return flows
+
+
+def _build(source: str, namespace: dict[str, Any], name: str) -> Callable[..., Any]:
+    code = compile(source, f"<syncrules.engine plan {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - only text generated in this module
+    fn: Callable[..., Any] = namespace[name]
+    return fn
+
+
+class _Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# ====================================================================== scope
+
+
+class ScopeSet:
+    """The scoping filters of an ordered list of rules, evaluated together.
+
+    ``select(attrs, dn, params, member_of)`` returns the rules in scope, in order, as a list that
+    is the same object every time the same rules are in scope (so callers can key caches on it;
+    it must not be modified). Identical clauses (the default outbound rules share
+    ``cloudFiltered NOTEQUAL True`` and the like) are evaluated once per object and only when a
+    rule needs them, in the order the rules would have evaluated them. ``dynamic``: some clause
+    asks about group membership, which depends on other objects, so the result cannot be kept
+    with the object.
+    """
+
+    __slots__ = ("rules", "select", "dynamic", "_combos")
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self._combos: dict[int, list[CompiledRule]] = {}
+        index: dict[ir.ScopeClause, int] = {}
+        preds: list[Any] = []
+        code = _Lines()
+        code.add(0, "def select(attrs, dn, params, member_of):")
+        body = _Lines()
+        self.dynamic = False
+        for ri, rule in enumerate(self.rules):
+            bit = 1 << ri
+            groups = rule.scope.groups
+            if not groups:
+                body.add(1, f"m |= {bit}")
+                continue
+            for gi, (group, clauses) in enumerate(zip(groups, rule.scope.clauses, strict=True)):
+                depth = 1
+                if gi:
+                    body.add(depth, f"if not m & {bit}:")
+                    depth += 1
+                for pred, clause in zip(group, clauses, strict=True):
+                    if clause.operator in ("ISMEMBEROF", "ISNOTMEMBEROF"):
+                        self.dynamic = True
+                    ci = index.get(clause)
+                    if ci is None:
+                        ci = index[clause] = len(preds)
+                        preds.append(pred)
+                    body.add(depth, f"if c{ci} is U:")
+                    body.add(depth + 1, f"c{ci} = P[{ci}](attrs, dn, params, member_of)")
+                    body.add(depth, f"if c{ci}:")
+                    depth += 1
+                body.add(depth, f"m |= {bit}")
+        if preds:
+            code.add(1, " = ".join(f"c{i}" for i in range(len(preds))) + " = U")
+        code.add(1, "m = 0")
+        code.lines.extend(body.lines)
+        code.add(1, "hit = COMBOS.get(m)")
+        code.add(1, "return hit if hit is not None else combo(m)")
+        namespace = {"U": _UNKNOWN, "P": tuple(preds), "COMBOS": self._combos, "combo": self._combo}
+        self.select: Callable[[Mapping[str, Any], str, Mapping[str, Any], Callable[[str], bool]], list[CompiledRule]] = _build(
+            code.text(), namespace, "select"
+        )
+
+    def _combo(self, mask: int) -> list[CompiledRule]:
+        rules = [r for i, r in enumerate(self.rules) if mask >> i & 1]
+        self._combos[mask] = rules
+        return rules
+
+
+# ====================================================================== inbound
+
+
+class InboundPlan:
+    """The contributions of one set of in-scope inbound rules (of one connector and object type)
+    to one metaverse object type.
+
+    ``run(get, ctx, absent, fail)`` returns ``(items, failed)``: ``items`` alternates a slot number
+    and the value that slot contributes (NULL and empty-string results left out; multi-valued
+    targets already lists, except references, which are kept as DNs for the engine to resolve
+    against the current links). ``slots[k]`` is ``(target, key, rule index, merge, is_ref,
+    multi)`` and ``flows[k]`` the ``(rule, flow)`` to name in an error. ``fail(k, exc)`` reports
+    an error of slot ``k``. ``absent`` is the per-parameter-set memo of :meth:`absent_for`.
+
+    A plan with apply-once flows is ``generic``: the engine runs its interpreted loop for it (only
+    the default computer rules have such flows, and their values depend on the metaverse object).
+    """
+
+    __slots__ = ("rules", "slots", "flows", "run", "generic", "targets", "ref_targets", "solo", "_absent", "_width")
+
+    def __init__(self, rules: Sequence[CompiledRule], conn_index: int) -> None:
+        self.rules = tuple(rules)
+        self.generic = any(f.once for r in self.rules for f in r.flows)
+        self._absent: dict[int, tuple[Mapping[str, Any], list[Any]]] = {}
+        slots: list[tuple[str, tuple[int, int, int], int, str, bool, bool]] = []
+        flows: list[tuple[CompiledRule, CompiledFlow]] = []
+        fns: list[Any] = []
+        code = _Lines()
+        code.add(0, "def run(get, ctx, A, fail):")
+        code.add(1, "out = []")
+        code.add(1, "ap = out.append")
+        code.add(1, "failed = False")
+        shared: dict[ir.Expr, int] = {}  # expression → slot whose value it is kept in (d<slot>)
+        if not self.generic:
+            for ri, rule in enumerate(self.rules):
+                key = (rule.rule.precedence, rule.order, conn_index)
+                for flow, src in zip(rule.flows, _ir_flows(rule), strict=True):
+                    k = len(slots)
+                    slots.append((flow.target, key, ri, flow.merge, flow.is_ref, flow.multi))
+                    flows.append((rule, flow))
+                    fns.append(flow.fn)
+                    self._emit(code, k, flow, src, shared)
+        code.add(1, "return out, failed")
+        self.slots = tuple(slots)
+        self.flows = tuple(flows)
+        # Every attribute the plan's flows write (whatever they return), and those written by
+        # reference flows, whose values depend on other objects' links.
+        self.targets = frozenset(f.target for r in self.rules for f in r.flows)
+        self.ref_targets = frozenset(t for t, _, _, _, is_ref, _ in slots if is_ref)
+        # Per slot: the only flow of the plan that writes its target, with update/replace and no
+        # reference translation. When this plan is all a metaverse object gets, such a value is
+        # the attribute's value (unless it is a sentinel), without precedence resolution.
+        writers: dict[str, int] = {}
+        for target, *_ in slots:
+            writers[target] = writers.get(target, 0) + 1
+        self.solo = tuple(
+            writers[target] == 1 and not is_ref and merge in ("update", "replace") for target, _, _, merge, is_ref, _ in slots
+        )
+        self._width = len(slots)
+        ns = {"F": tuple(fns), "EvalError": EvalError, "MISS": MISS, "ERR": ERR, "AN": AUTHORITATIVE_NULL, "ITF": IGNORE_THIS_FLOW}
+        self.run: Callable[..., tuple[list[Any], bool]] = _build(code.text(), ns, "run")
+
+    @staticmethod
+    def _emit(code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int]) -> None:
+        if flow.source is not None:
+            code.add(1, f"v = get({flow.source!r})")
+            code.add(1, "if v is not None and v != '':")
+            code.add(2, f"ap({k})")
+            if flow.multi and not flow.is_ref:
+                code.add(2, "ap(v if v.__class__ is list else [v])")
+            else:
+                code.add(2, "ap(v)")
+            return
+        reads: frozenset[str] | None
+        memo = reuse = False
+        if src.kind == "expression" and src.expr is not None:
+            reads, memo, reuse = expr_reads(src.expr)
+        elif src.kind == "direct":
+            reads, memo, reuse = frozenset(src.sources), True, True
+        else:  # a constant: already cached per parameter set by the flow itself
+            reads = None
+        if reads is None or "dn" in reads:
+            memo = False  # unknown reads; or the object's DN, which every object has
+        first = None
+        if reuse and src.expr is not None:
+            first = shared.get(src.expr)
+            if first is None:
+                shared[src.expr] = k
+        evaluate = _Lines()
+        if memo:
+            if reads:
+                test = " and ".join(f"get({name!r}) is None" for name in sorted(reads))
+                evaluate.add(0, f"if {test}:")
+                depth = 1
+            else:
+                depth = 0
+            evaluate.add(depth, f"v = A[{k}]")
+            evaluate.add(depth, "if v is MISS:")
+            _emit_call(evaluate, depth + 1, k, f"A[{k}] = v")
+            if reads:
+                evaluate.add(0, "else:")
+                _emit_call(evaluate, 1, k, None)
+        else:
+            _emit_call(evaluate, 0, k, None)
+        if first is not None:
+            code.add(1, f"v = d{first}")
+            code.add(1, "if v is ERR:")
+            for line in evaluate.lines:
+                code.add(2, line)
+        else:
+            for line in evaluate.lines:
+                code.add(1, line)
+            if reuse and src.expr is not None:
+                code.add(1, f"d{k} = v")
+        code.add(1, "if v is not None and v is not ERR and v != '':")
+        code.add(2, f"ap({k})")
+        if flow.multi and not flow.is_ref:
+            code.add(2, "ap(v if v.__class__ is list or v is AN or v is ITF else [v])")
+        else:
+            code.add(2, "ap(v)")
+
+    def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
+        """The absent-inputs memo for one parameter set (parameter sets are a few long-lived dicts:
+        one per connector and partition)."""
+        hit = self._absent.get(id(params))
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        memo = [MISS] * self._width
+        self._absent[id(params)] = (params, memo)
+        return memo
+
+
+def _emit_call(code: _Lines, depth: int, k: int, on_success: str | None) -> None:
+    code.add(depth, "try:")
+    code.add(depth + 1, f"v = F[{k}](ctx)")
+    code.add(depth, "except EvalError as exc:")
+    code.add(depth + 1, "failed = True")
+    code.add(depth + 1, f"fail({k}, exc)")
+    code.add(depth + 1, "v = ERR")
+    if on_success is not None:
+        code.add(depth, "else:")
+        code.add(depth + 1, on_success)
+
+
+# ====================================================================== outbound
+
+
+class OutboundPlan:
+    """Export flow values of one set of in-scope outbound rules for one target object type.
+
+    ``run(get, ctx, refs, fail)`` returns None when a flow failed, else ``(values, held,
+    contributions)``: ``values`` holds the target attributes resolved already (a target that only
+    one flow of the plan writes with update/replace is resolved inline), ``held`` the references
+    waiting for their object, and ``contributions`` the entries of the targets several flows (or
+    a merge type) write, for the engine's precedence resolution. ``refs(value)`` translates
+    metaverse references to DNs: ``(value, waiting ids)``. Apply-once flows are part of the plan
+    only when it is for an add (``adding``). ``no_flow`` and ``merges`` are properties of the rule
+    set; ``needs_ctx``: some flow evaluates an expression.
+
+    ``implicit``: targets that one direct flow writes (most of the default export flows). They
+    are in ``values`` only when they have a value; absent, they mean NULL (remove the value in
+    the directory) like the None every other target gets. Leaving the ~170 NULLs of a user out
+    saves storing them here and skipping them in every loop over the values.
+    """
+
+    __slots__ = ("rules", "flows", "run", "no_flow", "merges", "needs_ctx", "once", "implicit")
+
+    def __init__(self, rules: Sequence[CompiledRule], object_type: str, adding: bool) -> None:
+        self.rules = tuple(r for r in rules if r.rule.target_type == object_type)
+        self.no_flow = any(r.link == "join-no-flow" for r in self.rules)
+        plan: list[tuple[CompiledRule, CompiledFlow]] = [(r, f) for r in self.rules for f in r.flows if adding or not f.once]
+        self.flows = tuple(plan)
+        writers: dict[str, int] = {}
+        for _, f in plan:
+            writers[f.target] = writers.get(f.target, 0) + 1
+        self.merges = {f.target: f.merge for _, f in plan if f.merge[0] == "m"}
+        self.needs_ctx = any(f.source is None for _, f in plan)
+        # Targets of the rules' apply-once flows (whether or not this plan runs them).
+        self.once = frozenset(f.target for r in self.rules for f in r.flows if f.once)
+        code = _Lines()
+        code.add(0, "def run(get, ctx, refs, fail):")
+        code.add(1, "values = {}")
+        code.add(1, "held = {}")
+        code.add(1, "C = {}")
+        code.add(1, "failed = False")
+        fns: list[Any] = []
+        keys: list[tuple[int, int, int]] = []
+        implicit: set[str] = set()
+        for k, (rule, flow) in enumerate(plan):
+            fns.append(flow.fn)
+            keys.append((rule.rule.precedence, rule.order, 0))
+            simple = writers[flow.target] == 1 and flow.merge in ("update", "replace")
+            if simple and flow.source is not None and not flow.is_ref and flow.target != "dn":
+                implicit.add(flow.target)
+                code.add(1, f"v = get({flow.source!r})")
+                code.add(1, "if v is not None and v != '':")
+                value = "v if v.__class__ is list else [v]" if flow.multi else "v"
+                code.add(2, f"values[{flow.target!r}] = {value}")
+                continue
+            self._emit(code, k, flow, simple)
+        self.implicit = frozenset(implicit)
+        code.add(1, "if failed:")
+        code.add(2, "return None")
+        code.add(1, "return values, held, C")
+        ns = {
+            "F": tuple(fns),
+            "K": tuple(keys),
+            "RU": tuple(r for r, _ in plan),
+            "EvalError": EvalError,
+            "ERR": ERR,
+            "AN": AUTHORITATIVE_NULL,
+            "ITF": IGNORE_THIS_FLOW,
+        }
+        self.run: Callable[..., tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]] | None] = _build(code.text(), ns, "run")
+
+    @staticmethod
+    def _emit(code: _Lines, k: int, flow: CompiledFlow, simple: bool) -> None:
+        target = repr(flow.target)
+        depth = 1
+        sentinels = flow.source is None or flow.is_ref
+        if flow.source is not None:
+            code.add(1, f"v = get({flow.source!r})")
+        else:
+            code.add(1, "try:")
+            code.add(2, f"v = F[{k}](ctx)")
+            code.add(1, "except EvalError as exc:")
+            code.add(2, "failed = True")
+            code.add(2, f"fail({k}, exc)")
+            code.add(1, "else:")
+            depth = 2
+        code.add(depth, "if v == '':")
+        code.add(depth + 1, "v = None")
+        if flow.is_ref:
+            code.add(depth, "if v is not None:")
+            code.add(depth + 1, "v, w = refs(v)")
+            code.add(depth + 1, "if w:")
+            code.add(depth + 2, f"held[{target}] = w")
+        code.add(depth, "if v is None:")
+        if simple:
+            code.add(depth + 1, f"values[{target}] = None")
+        else:
+            code.add(depth + 1, f"if {target} not in values:")
+            code.add(depth + 2, f"values[{target}] = None")
+        code.add(depth, "else:")
+        d = depth + 1
+        if flow.multi:
+            guard = "v.__class__ is not list and v is not AN and v is not ITF" if sentinels else "v.__class__ is not list"
+            code.add(d, f"if {guard}:")
+            code.add(d + 1, "v = [v]")
+        if simple:
+            if sentinels:
+                code.add(d, "if v is AN:")
+                code.add(d + 1, f"values[{target}] = None")
+                code.add(d, "elif v is not ITF:")  # IgnoreThisFlow alone: as if the flow were absent
+                code.add(d + 1, f"values[{target}] = v")
+            else:
+                code.add(d, f"values[{target}] = v")
+        else:
+            code.add(d, f"e = C.get({target})")
+            code.add(d, "if e is None:")
+            code.add(d + 1, f"C[{target}] = [(K[{k}], v, RU[{k}], {flow.merge!r})]")
+            code.add(d, "else:")
+            code.add(d + 1, f"e.append((K[{k}], v, RU[{k}], {flow.merge!r}))")
