@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from syncrules import ast
 from syncrules.diagnostics import Diagnostic, DiagnosticSink, Label, Severity
 from syncrules.ir import nodes as ir
-from syncrules.semantic.expressions import ExprEnv, lower_expression, suggest
+from syncrules.semantic.expressions import ExprEnv, lower_expression, report_unknown_attribute, suggest
 from syncrules.source import Span
 
 CONNECTOR_KINDS = ("active-directory", "entra-id", "ldap", "generic")
@@ -571,21 +571,7 @@ class _Analyzer:
     def _resolve_attr(self, ident: ast.Ident, attrs: dict[str, str], label: str) -> str | None:
         if ident.text in attrs:
             return attrs[ident.text]
-        fix = suggest(ident.text, attrs)
-        if fix is not None and fix.lower() == ident.text.lower():
-            self.sink.error(
-                "SR115",
-                f"attribute `{ident.text}` has the wrong letter case; attribute names are case-sensitive",
-                ident.span,
-                help=f"did you mean `{fix}`?",
-            )
-        else:
-            self.sink.error(
-                "SR101",
-                f"{label} has no attribute `{ident.text}`",
-                ident.span,
-                help=f"did you mean `{fix}`?" if fix else "declare it in the schema, or check the spelling",
-            )
+        report_unknown_attribute(self.sink, ident.text, ident.span, attrs, label)
         return None
 
     # -- join ----------------------------------------------------------------

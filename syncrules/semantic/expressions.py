@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncrules import ast
 from syncrules.catalogue import FunctionDecl, Overload, load_catalogue, lowercase_index
@@ -107,6 +108,25 @@ def suggest(name: str, candidates: list[str] | set[str] | Mapping[str, object]) 
     return lower[close[0]] if close else None
 
 
+def report_unknown_attribute(sink: DiagnosticSink, name: str, span: Any, attrs: Mapping[str, object], label: str) -> None:
+    """SR115 when only the letter case is wrong (names are case-sensitive), SR101 otherwise."""
+    fixed = suggest(name, attrs)
+    if fixed is not None and fixed.lower() == name.lower():
+        sink.error(
+            "SR115",
+            f"attribute `{name}` has the wrong letter case; attribute names are case-sensitive",
+            span,
+            help=f"did you mean `{fixed}`?",
+        )
+    else:
+        sink.error(
+            "SR101",
+            f"{label} has no attribute `{name}`",
+            span,
+            help=f"did you mean `{fixed}`?" if fixed else "declare it in the schema, or check the spelling",
+        )
+
+
 def lower_expression(expr: ast.Expr, env: ExprEnv, sink: DiagnosticSink) -> ir.Expr | None:
     """Check ``expr`` and return its IR, or None when it has errors (all of them are reported)."""
     checker = _Checker(env, sink)
@@ -172,21 +192,7 @@ class _Checker:
             return attrs[name]
         if not self.env.strict_attributes:
             return "var"
-        fixed = suggest(name, attrs)
-        if fixed is not None and fixed.lower() == name.lower():
-            self.sink.error(
-                "SR115",
-                f"attribute `{name}` has the wrong letter case; attribute names are case-sensitive",
-                span,  # type: ignore[arg-type]
-                help=f"did you mean `{fixed}`?",
-            )
-        else:
-            self.sink.error(
-                "SR101",
-                f"{self.env.object_label} has no attribute `{name}`",
-                span,  # type: ignore[arg-type]
-                help=f"did you mean `{fixed}`?" if fixed else "declare it in the schema, or check the spelling",
-            )
+        report_unknown_attribute(self.sink, name, span, attrs, self.env.object_label)
         return "var"
 
     def _ParamRef(self, e: ast.ParamRef) -> ir.Expr:
