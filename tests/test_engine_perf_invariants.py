@@ -218,7 +218,11 @@ def _saved_rows(db: sqlite3.Connection) -> dict[str, Any]:
             record[4] = entries[(c, record[2])][2]
         logs.setdefault(c, []).append(record)
     return {
-        "cs": {(c, g): json.loads(d) for c, g, d in db.execute("SELECT connector, guid, data FROM cs")},
+        "cs": {
+            (c, g): (json.loads(d), json.loads(o))
+            for c, g, d, o in db.execute("SELECT connector, guid, data, ops FROM cs JOIN cs_ops USING (connector, guid)")
+        },
+        "cs_rows": db.execute("SELECT (SELECT COUNT(*) FROM cs), (SELECT COUNT(*) FROM cs_ops)").fetchone(),
         "mv": {i: json.loads(d) for i, d in db.execute("SELECT id, data FROM mv")},
         "dir_entry": entries,
         "dir_log": logs,
@@ -228,7 +232,8 @@ def _saved_rows(db: sqlite3.Connection) -> dict[str, Any]:
 def _full_rows(engine: Engine, directories: dict[str, MemoryDirectory]) -> dict[str, Any]:
     """What saving everything now would write, decoded."""
     return {
-        "cs": {(n, o.guid): json.loads(state_store._cs_row(o)) for n, s in engine.spaces.items() for o in s},
+        "cs": {(n, o.guid): tuple(json.loads(part) for part in state_store._cs_row(o)) for n, s in engine.spaces.items() for o in s},
+        "cs_rows": (sum(len(s) for s in engine.spaces.values()),) * 2,
         "mv": {m.id: json.loads(state_store._mv_row(m)) for m in engine.mv},
         "dir_entry": {(n, e.anchor): json.loads(state_store._entry_row(e)) for n, d in directories.items() for e in d.entries.values()},
         "dir_log": {n: [json.loads(state_store._log_row(c)) for c in d._log] for n, d in directories.items() if d._log},

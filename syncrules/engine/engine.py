@@ -371,6 +371,12 @@ class Engine:
     def run_step(self, connector: str, profile: str) -> StepResult:
         if connector not in self.spaces:
             raise KeyError(f"unknown connector {connector!r}")
+        # A step allocates many long-lived objects and no reference cycles; the cyclic collector
+        # would rescan the whole (growing) state again and again, which makes large full steps
+        # superlinear. It is paused for the step (before its first allocation, which could set
+        # off a collection of everything the previous step allocated) and restored after.
+        collecting = gc.isenabled()
+        gc.disable()
         step = StepResult(connector, profile)
         self._step = step
         self._created = set()
@@ -378,11 +384,6 @@ class Engine:
             # Expressions see the clock and the seed: what was computed with others is stale.
             self._clock = (self.options.now, self.options.seed)
             self._epoch = object()
-        # A step allocates many long-lived objects and no reference cycles; the cyclic collector
-        # would rescan the whole (growing) state again and again, which makes large full steps
-        # superlinear. It is paused for the step and restored after.
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             if profile == "full-import":
                 self._full_import(connector)

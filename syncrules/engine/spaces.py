@@ -208,9 +208,11 @@ class ConnectorSpace(_Indexed):
         # Objects that became transient and are waiting for their rename or delete.
         self.transients: dict[str, None] = {}
         self._serial = 0
-        # Ids of objects added, changed or removed since the state store last saved this space
-        # (None: nobody is saving, nothing is recorded).
+        # For the state store (None: nobody is saving, nothing is recorded): ids of objects
+        # added, changed or removed since it last saved this space, and of objects whose
+        # operational state alone changed (links, pending import), whose values need no rewrite.
         self.dirty: set[str] | None = None
+        self.noted: set[str] | None = None
 
     def _all(self) -> Iterable[tuple[str, Any]]:
         return self.objects.items()
@@ -230,11 +232,12 @@ class ConnectorSpace(_Indexed):
             dirty.add(obj.guid)
 
     def note(self, obj: CSObject) -> None:
-        """Record a change of operational state only (links, pending import): the state store
-        saves it; caches of the object's scope and contributions stay valid."""
-        dirty = self.dirty
-        if dirty is not None:
-            dirty.add(obj.guid)
+        """Record a change of operational state only (pending import and changed attributes,
+        links, provisioning rule): the state store saves that part; caches of the object's scope
+        and contributions stay valid."""
+        noted = self.noted
+        if noted is not None:
+            noted.add(obj.guid)
 
     def fill_attrs(self, obj: CSObject, attrs: dict[str, Any]) -> None:
         """Give an object that has no values (new, or a placeholder being filled) these values, in

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import gc
 import hashlib
 import json
 import sqlite3
@@ -65,6 +66,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circu
 # Rows that exist are updated in place (a REPLACE deletes and re-inserts them, index entry and
 # all), and rows are written in key order, so each B-tree page is visited once.
 _UPSERT_CS = "INSERT INTO cs VALUES (?, ?, ?) ON CONFLICT (connector, guid) DO UPDATE SET data = excluded.data"
+_UPSERT_OPS = "INSERT INTO cs_ops VALUES (?, ?, ?) ON CONFLICT (connector, guid) DO UPDATE SET ops = excluded.ops"
 _UPSERT_MV = "INSERT INTO mv VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data"
 _UPSERT_ENTRY = "INSERT INTO dir_entry VALUES (?, ?, ?) ON CONFLICT (connector, anchor) DO UPDATE SET data = excluded.data"
 
@@ -164,10 +166,12 @@ def _unattrs(d: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- objects
 #
 # Rows are JSON arrays (positional: smaller and faster to write than objects with the same
-# keys a hundred thousand times). A connector-space object:
-#   [guid, dn, type, anchor, attrs, flags, pending import, changed, mv id, link rule,
-#    provisioning rule, pending export, export memory]
-# flags: 1 placeholder, 2 transient, 4 deleted. A pending export:
+# keys a hundred thousand times). A connector-space object is two rows: its data (table cs)
+#   [guid, dn, type, anchor, attrs, flags, pending export, export memory]
+# (flags: 1 placeholder, 2 transient, 4 deleted) and its operational state (table cs_ops)
+#   [pending import, changed, mv id, link rule, provisioning rule],
+# which changes alone for most objects in a synchronization (links, pending import cleared) and
+# is then written without rewriting the values. A pending export:
 #   [operation, dn, new dn, changes, held]; changes are [1, {attr: new}] when every old value is
 #   NULL (an add), else [0, {attr: [old, new]}].
 
@@ -179,7 +183,12 @@ def _changes(changes: dict[str, tuple[Any, Any]]) -> list[Any]:
     return [1, _attrs({k: b for k, (_, b) in changes.items()})]
 
 
-def _cs_row(o: CSObject) -> str:
+def _cs_row(o: CSObject) -> tuple[str, str]:
+    """(data, operational state) of a connector-space object."""
+    return _cs_data(o), _cs_ops(o)
+
+
+def _cs_data(o: CSObject) -> str:
     pe = o.pending_export
     return _dumps(
         [
@@ -189,19 +198,19 @@ def _cs_row(o: CSObject) -> str:
             o.anchor,
             _attrs(o.attrs),
             o.placeholder | o.transient << 1 | o.deleted << 2,
-            o.pending_import,
-            sorted(o.changed) if o.changed else [],
-            o.mv_id,
-            o.link_rule,
-            o.provisioned_by,
             None if pe is None else [pe.operation, pe.dn, pe.new_dn, _changes(pe.changes), _attrs(pe.held)],
             _attrs(o.export_memory),
         ]
     )
 
 
-def _cs_from(connector: str, row: str) -> CSObject:
-    guid, dn, object_type, anchor, attrs, flags, pending_import, changed, mv_id, link, prov, pe, mem = json.loads(row)
+def _cs_ops(o: CSObject) -> str:
+    return _dumps([o.pending_import, sorted(o.changed) if o.changed else [], o.mv_id, o.link_rule, o.provisioned_by])
+
+
+def _cs_from(connector: str, row: str, ops: str) -> CSObject:
+    guid, dn, object_type, anchor, attrs, flags, pe, mem = json.loads(row)
+    pending_import, changed, mv_id, link, prov = json.loads(ops)
     o = CSObject(guid, connector, dn, object_type, anchor)
     o.attrs = _unattrs(attrs)
     o.placeholder = bool(flags & 1)
@@ -321,6 +330,10 @@ class StateStore:
             with self._transaction():
                 self.db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self.db.execute("CREATE TABLE cs (connector TEXT NOT NULL, guid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (connector, guid))")
+                # Small rows, updated by the hundred thousand: one B-tree keyed by the object.
+                self.db.execute(
+                    "CREATE TABLE cs_ops (connector TEXT NOT NULL, guid TEXT NOT NULL, ops TEXT NOT NULL, PRIMARY KEY (connector, guid)) WITHOUT ROWID"
+                )
                 self.db.execute("CREATE TABLE mv (id TEXT PRIMARY KEY, data TEXT NOT NULL)")
                 self.db.execute("CREATE TABLE dir_meta (connector TEXT PRIMARY KEY, data TEXT NOT NULL)")
                 self.db.execute(
@@ -360,7 +373,23 @@ class StateStore:
         forgotten only once the transaction has committed, so a failed save is retried in full
         by the next one.
         """
-        incremental = self._tracking(engine, directories)
+        # Like a run step, a save allocates a burst of objects (rows) and no reference cycles:
+        # the cyclic collector is paused (before the first allocation, which could set off a
+        # collection of everything the step allocated) rather than left to rescan the state.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._save(engine, directories, extra, self._tracking(engine, directories))
+        except BaseException:
+            # Rolled back: what this store believes the file holds may be wrong now, so the next
+            # save writes everything.
+            self._engine = None
+            raise
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _save(self, engine: Engine, directories: dict[str, MemoryDirectory], extra: dict[str, str] | None, incremental: bool) -> None:
         with self._transaction():
             if incremental:
                 written = self._write_changes(engine, directories)
@@ -378,7 +407,7 @@ class StateStore:
 
     def _tracking(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> bool:
         """Whether every change since this file was last written has been recorded."""
-        if self._engine is not engine or engine.mv.dirty is None or any(s.dirty is None for s in engine.spaces.values()):
+        if self._engine is not engine or engine.mv.dirty is None or any(s.dirty is None or s.noted is None for s in engine.spaces.values()):
             return False
         if set(directories) != set(self._directories):
             return False
@@ -389,6 +418,8 @@ class StateStore:
         for space in engine.spaces.values():
             if space.dirty is None:
                 space.dirty = set()
+            if space.noted is None:
+                space.noted = set()
         if engine.mv.dirty is None:
             engine.mv.dirty = set()
         self._directories = dict(directories)
@@ -399,11 +430,13 @@ class StateStore:
 
     def _write_all(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
         db = self.db
-        for table in ("cs", "mv", "dir_meta", "dir_entry", "dir_log"):
+        for table in ("cs", "cs_ops", "mv", "dir_meta", "dir_entry", "dir_log"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         for name, space in engine.spaces.items():
             objects = space.objects
-            db.executemany("INSERT INTO cs VALUES (?, ?, ?)", ((name, g, _cs_row(objects[g])) for g in sorted(objects)))
+            ordered = sorted(objects)
+            db.executemany("INSERT INTO cs VALUES (?, ?, ?)", ((name, g, _cs_data(objects[g])) for g in ordered))
+            db.executemany("INSERT INTO cs_ops VALUES (?, ?, ?)", ((name, g, _cs_ops(objects[g])) for g in ordered))
         objects_mv = engine.mv.objects
         db.executemany("INSERT INTO mv VALUES (?, ?)", ((i, _mv_row(objects_mv[i])) for i in sorted(objects_mv)))
         for name, d in directories.items():
@@ -412,7 +445,8 @@ class StateStore:
             db.executemany("INSERT INTO dir_entry VALUES (?, ?, ?)", ((name, a, _entry_row(entries[a])) for a in sorted(entries)))
             self._shared[name] = {}
             self._append_log(name, d, 0)
-        written = [s.dirty for s in engine.spaces.values()] + [engine.mv.dirty] + [d.dirty for d in directories.values()]
+        written = [s.dirty for s in engine.spaces.values()] + [s.noted for s in engine.spaces.values()]
+        written += [engine.mv.dirty] + [d.dirty for d in directories.values()]
         return [w for w in written if w is not None]
 
     def _write_changes(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
@@ -421,14 +455,22 @@ class StateStore:
         for name, space in engine.spaces.items():
             dirty = space.dirty
             assert dirty is not None
+            objects = space.objects
+            noted = space.noted
+            assert noted is not None
             if dirty:
-                objects = space.objects
                 ordered = sorted(dirty)
-                db.executemany(_UPSERT_CS, ((name, g, _cs_row(objects[g])) for g in ordered if g in objects))
+                db.executemany(_UPSERT_CS, ((name, g, _cs_data(objects[g])) for g in ordered if g in objects))
                 gone = [(name, g) for g in ordered if g not in objects]
                 if gone:
                     db.executemany("DELETE FROM cs WHERE connector = ? AND guid = ?", gone)
+                    db.executemany("DELETE FROM cs_ops WHERE connector = ? AND guid = ?", gone)
                 written.append(dirty)
+            if dirty or noted:
+                # Operational state of every object written and of those whose state alone changed.
+                changed = sorted(dirty.union(noted).intersection(objects))
+                db.executemany(_UPSERT_OPS, ((name, g, _cs_ops(objects[g])) for g in changed))
+                written.append(noted)
         dirty = engine.mv.dirty
         assert dirty is not None
         if dirty:
@@ -487,11 +529,21 @@ class StateStore:
     def load(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> None:
         """Fill a freshly built engine (and its directories) from the saved state; from then on
         their changes are recorded, so the next save is incremental."""
-        for connector, row in self.db.execute("SELECT connector, data FROM cs ORDER BY connector, guid"):
+        collecting = gc.isenabled()
+        gc.disable()  # as in save: a burst of long-lived, acyclic objects
+        try:
+            self._load(engine, directories)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> None:
+        rows = self.db.execute("SELECT cs.connector, cs.data, o.ops FROM cs JOIN cs_ops AS o USING (connector, guid) ORDER BY cs.connector, cs.guid")
+        for connector, row, ops in rows:
             space = engine.spaces.get(connector)
             if space is None:
                 raise StateError(f"the state has connector {connector!r}, which the rules no longer declare")
-            space.add(_cs_from(connector, row))
+            space.add(_cs_from(connector, row, ops))
         for (row,) in self.db.execute("SELECT data FROM mv ORDER BY id"):
             m = _mv_from(row)
             engine.mv.objects[m.id] = m
@@ -512,6 +564,7 @@ class StateStore:
         engine.rebuild_derived_state()
         for space in engine.spaces.values():
             space.dirty = None
+            space.noted = None
         engine.mv.dirty = None
         for d in directories.values():
             d.dirty = None
