@@ -259,7 +259,7 @@ def main() -> None:
         config = build_config(Path(tmp))
         pop = Population(args.users, args.seed)
         dirs, objects = populate(pop)
-        engine = Engine(config, dict(dirs), EngineOptions(deletion_threshold=None))
+        engine = Engine(config, dict(dirs), EngineOptions(deletion_threshold=None, freeze_state=True))  # as `syncrules run` does
         order = engine.cc.connector_order
         store: StateStore | None = None
         state_path: Path | None = None

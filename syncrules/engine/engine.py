@@ -126,6 +126,14 @@ class EngineOptions:
     error_limit: int = ERROR_LIMIT
     deletion_threshold: int | None = DEFAULT_DELETION_THRESHOLD  # None disables the check
     staging: bool = False
+    # After each step, move everything alive into the cyclic collector's permanent generation
+    # (gc.freeze). The engine's state is long-lived and holds no reference cycles, yet after a
+    # large step the collector would traverse all of it again, generation after generation
+    # (about 8% of a full synchronization of 20,000 objects). gc.freeze is process-wide, so this
+    # is for processes that exist to run the engine: `syncrules run` turns it on; a library
+    # caller keeps the default and its own collector policy. Each step first collects the
+    # garbage made since the previous one, so nothing collectable is frozen.
+    freeze_state: bool = False
 
 
 # One contribution to a target attribute: (sort key, value, lineage or rule, merge type).
@@ -376,6 +384,11 @@ class Engine:
         # superlinear. It is paused for the step (before its first allocation, which could set
         # off a collection of everything the previous step allocated) and restored after.
         collecting = gc.isenabled()
+        if self.options.freeze_state:
+            # Garbage the caller made since the last step is collected before it is frozen with
+            # the state (the frozen state itself is not traversed: this costs what the caller
+            # allocated). The engine's steps make no cyclic garbage (tested).
+            gc.collect()
         gc.disable()
         step = StepResult(connector, profile)
         self._step = step
@@ -400,6 +413,8 @@ class Engine:
         except _StopStep:
             step.status = STOPPED_ERROR_LIMIT
         finally:
+            if self.options.freeze_state:
+                gc.freeze()
             if collecting:
                 gc.enable()
         if step.status == SUCCESS and step.errors:
@@ -1634,9 +1649,19 @@ class Engine:
         plan = self._outbound_plan(space.name, object_type, rules, adding)
         ctx = EvalContext(mv.attrs, params, now=self.options.now, seed=self.options.seed, object_id=mv.id) if plan.needs_ctx else None
         name = space.name
+        # The default export rules flow one reference (a user's manager) in several rules: each
+        # metaverse value is translated once per call (values are the metaverse object's own,
+        # which nothing changes meanwhile; a list result is copied, being stored per target).
+        done: dict[int, tuple[Any, Any, list[str]]] = {}
 
         def translate(value: Any) -> tuple[Any, list[str]]:
+            hit = done.get(id(value))
+            if hit is not None and hit[0] is value:
+                out = hit[1]
+                return (list(out) if out.__class__ is list else out), hit[2]
             out, held_ids = self._refs_out(space, value, refs)
+            done[id(value)] = (value, out, held_ids)
+            out = list(out) if out.__class__ is list else out
             if held_ids:
                 for target_id in held_ids:
                     self._waiting.setdefault((name, target_id), set()).add(mv.id)

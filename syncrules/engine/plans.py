@@ -23,7 +23,7 @@ Generated code only ever contains text written here: names and attribute names a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from syncrules.engine.compiled import CompiledFlow, CompiledRule
@@ -120,7 +120,9 @@ def _ir_flows(rule: CompiledRule) -> Sequence[ir.Flow]:
 def _build(source: str, namespace: dict[str, Any], name: str) -> Callable[..., Any]:
     code = compile(source, f"<syncrules.engine plan {name}>", "exec")
     exec(code, namespace)  # noqa: S102 - only text generated in this module
-    fn: Callable[..., Any] = namespace[name]
+    # Taken out of its namespace (its globals): left there, function and globals would form a
+    # reference cycle, which only the cyclic collector frees when a plan is dropped.
+    fn: Callable[..., Any] = namespace.pop(name)
     return fn
 
 
@@ -234,7 +236,19 @@ class InboundPlan:
         code.add(1, "ap = out.append")
         code.add(1, "failed = False")
         shared: dict[ir.Expr, int] = {}  # expression → slot whose value it is kept in (d<slot>)
+        # Targets several direct flows write: only the first value (in precedence order) is
+        # contributed, the one precedence resolution would pick among this object's flows
+        # whatever other objects contribute (their keys interleave, but a value below another
+        # value of the same object can never come first).
+        chains = {} if self.generic else _direct_chains(f for r in self.rules for f in r.flows)
+        chain_slots: dict[str, list[int]] = {}
         if not self.generic:
+            k = 0
+            for rule in self.rules:
+                for flow in rule.flows:
+                    if flow.target in chains:
+                        chain_slots.setdefault(flow.target, []).append(k)
+                    k += 1
             for ri, rule in enumerate(self.rules):
                 key = (rule.rule.precedence, rule.order, conn_index)
                 for flow, src in zip(rule.flows, _ir_flows(rule), strict=True):
@@ -242,7 +256,11 @@ class InboundPlan:
                     slots.append((flow.target, key, ri, flow.merge, flow.is_ref, flow.multi))
                     flows.append((rule, flow))
                     fns.append(flow.fn)
-                    self._emit(code, k, flow, src, shared)
+                    chain = chains.get(flow.target)
+                    if chain is None:
+                        self._emit(code, k, flow, src, shared)
+                    elif chain[0] is flow:
+                        self._emit_chain(code, chain, chain_slots[flow.target])
         code.add(1, "return out, failed")
         self.slots = tuple(slots)
         self.flows = tuple(flows)
@@ -253,9 +271,10 @@ class InboundPlan:
         # Per slot: the only flow of the plan that writes its target, with update/replace and no
         # reference translation. When this plan is all a metaverse object gets, such a value is
         # the attribute's value (unless it is a sentinel), without precedence resolution.
+        # A chain contributes at most one value: each of its slots is a sole writer.
         writers: dict[str, int] = {}
         for target, *_ in slots:
-            writers[target] = writers.get(target, 0) + 1
+            writers[target] = 1 if target in chains else writers.get(target, 0) + 1
         self.solo = tuple(
             writers[target] == 1 and not is_ref and merge in ("update", "replace") for target, _, _, merge, is_ref, _ in slots
         )
@@ -322,6 +341,24 @@ class InboundPlan:
         else:
             code.add(2, "ap(v)")
 
+    @staticmethod
+    def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
+        """The first value among the chain's sources, contributed by the slot that read it."""
+        first: dict[str, int] = {}
+        for flow, k in zip(chain, ks, strict=True):
+            assert flow.source is not None
+            first.setdefault(flow.source, k)
+        items = list(first.items())
+        code.add(1, f"v = get({items[0][0]!r})")
+        code.add(1, f"c = {items[0][1]}")
+        for source, k in items[1:]:
+            code.add(1, "if v is None or v == '' or v == []:")
+            code.add(2, f"v = get({source!r})")
+            code.add(2, f"c = {k}")
+        code.add(1, "if v is not None and v != '' and v != []:")
+        code.add(2, "ap(c)")
+        code.add(2, "ap(v if v.__class__ is list else [v])" if chain[0].multi else "ap(v)")
+
     def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
         """The absent-inputs memo for one parameter set (parameter sets are a few long-lived dicts:
         one per connector and partition)."""
@@ -343,6 +380,35 @@ def _emit_call(code: _Lines, depth: int, k: int, on_success: str | None) -> None
     if on_success is not None:
         code.add(depth, "else:")
         code.add(depth + 1, on_success)
+
+
+# ====================================================================== chains
+
+
+def _direct_chains(flows: Iterable[CompiledFlow]) -> dict[str, list[CompiledFlow]]:
+    """Targets that several flows write, every one a single-source direct flow (no reference,
+    update or replace): their precedence resolution is "the first value wins" (a direct flow
+    never returns AuthoritativeNull or IgnoreThisFlow, and cannot fail), which a plan can do
+    inline, reading the sources one after the other until one has a value. The default Entra ID
+    export rules write ~60 attributes of a user this way (the same attribute from the Identity,
+    ExchangeOnline, SharePointOnline... rules). Flows in the plan's (precedence) order."""
+    by_target: dict[str, list[CompiledFlow]] = {}
+    plain: dict[str, bool] = {}
+    for flow in flows:
+        by_target.setdefault(flow.target, []).append(flow)
+        ok = flow.source is not None and not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
+        plain[flow.target] = plain.get(flow.target, True) and ok
+    return {t: fl for t, fl in by_target.items() if len(fl) > 1 and plain[t]}
+
+
+def _emit_chain(code: _Lines, depth: int, chain: Sequence[CompiledFlow]) -> None:
+    """``v`` = the first value (not NULL, not empty) of the chain's sources, else what the last
+    one held (NULL or empty)."""
+    sources = list(dict.fromkeys(f.source for f in chain))
+    code.add(depth, f"v = get({sources[0]!r})")
+    for source in sources[1:]:
+        code.add(depth, "if v is None or v == '' or v == []:")
+        code.add(depth + 1, f"v = get({source!r})")
 
 
 # ====================================================================== outbound
@@ -389,9 +455,20 @@ class OutboundPlan:
         fns: list[Any] = []
         keys: list[tuple[int, int, int]] = []
         implicit: set[str] = set()
+        chains = _direct_chains(f for _, f in plan)
         for k, (rule, flow) in enumerate(plan):
             fns.append(flow.fn)
             keys.append((rule.rule.precedence, rule.order, 0))
+            chain = chains.get(flow.target)
+            if chain is not None:
+                # Several direct update flows: the first value in precedence order, inline.
+                if chain[0] is flow:
+                    implicit.add(flow.target)
+                    _emit_chain(code, 1, chain)
+                    code.add(1, "if v is not None and v != '' and v != []:")
+                    value = "v if v.__class__ is list else [v]" if flow.multi else "v"
+                    code.add(2, f"values[{flow.target!r}] = {value}")
+                continue
             simple = writers[flow.target] == 1 and flow.merge in ("update", "replace")
             if simple and flow.source is not None and not flow.is_ref and flow.target != "dn":
                 implicit.add(flow.target)

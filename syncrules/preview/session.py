@@ -6,6 +6,7 @@ renders what the engine staged (pending exports, errors, the resulting metaverse
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sys
 import threading
@@ -97,6 +98,7 @@ def open_project(path: Path) -> OpenResult:
         seed=project.seed,
         deletion_threshold=project.deletion_threshold,
         staging=project.staging,
+        freeze_state=True,  # a preview process exists to run the engine (see EngineOptions)
     )
     params = {name: fx.parameters for name, fx in project.connectors.items() if fx.parameters}
     engine = Engine(config, dict(directories), options, params)
@@ -200,8 +202,25 @@ def run_cycle(
     """Run an initial or delta cycle; with ``apply_exports``, export and run the confirming imports.
 
     ``after_step`` is called after every step (the state store saves there, so each step is
-    committed on its own).
+    committed on its own). The engine freezes its state in the collector after each step
+    (``EngineOptions.freeze_state``); the cycle unfreezes it at the end, so a process that goes
+    on after the preview (a test run, an editor) can collect it once it is dropped.
     """
+    try:
+        return _run_cycle(session, cycle, apply_exports, allow_deletes, after_step, steps_override)
+    finally:
+        if session.engine.options.freeze_state:
+            gc.unfreeze()
+
+
+def _run_cycle(
+    session: Session,
+    cycle: str,
+    apply_exports: bool,
+    allow_deletes: int | None,
+    after_step: Callable[[StepResult], None] | None,
+    steps_override: list[tuple[str, str, int | None]] | None,
+) -> list[StepResult]:
     engine = session.engine
 
     def run(plan: list[tuple[str, str, int | None]]) -> list[StepResult]:

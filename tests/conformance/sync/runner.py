@@ -80,7 +80,7 @@ def decode(value: Any) -> Any:
 
 
 class Scenario:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, reference: bool = False) -> None:
         self.folder = folder
         self.doc = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
         rules = self.doc.get("rules")
@@ -113,6 +113,9 @@ class Scenario:
                 error_limit=int(opts.get("error_limit", 5000)),
             ),
         )
+        # The reference engine (every scope, flow and export computed by the interpreted loops, no
+        # kept results) must pass every scenario too: the generated plans are checked against it.
+        self.engine._reuse = not reference
         self.last: list[StepResult] = []
         self.delayed: dict[str, list[Any]] = {}
         if self.doc.get("forbid_metaverse_scan"):

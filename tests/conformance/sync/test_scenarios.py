@@ -12,9 +12,12 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 NAMES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "scenario.yaml").exists())
 
 
+@pytest.mark.parametrize("mode", ["plans", "reference"])
 @pytest.mark.parametrize("name", NAMES)
-def test_scenario(name: str) -> None:
-    Scenario(SCENARIOS / name).run()
+def test_scenario(name: str, mode: str) -> None:
+    """Each scenario with the engine as it runs (generated plans, kept results) and with the
+    reference engine they are an optimisation of."""
+    Scenario(SCENARIOS / name, reference=mode == "reference").run()
 
 
 def test_scenarios_are_described_and_indexed() -> None:
