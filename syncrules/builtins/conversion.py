@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import re
+import struct
 import uuid
 from typing import Any
 
@@ -98,6 +99,13 @@ def string_from_guid(value: Any) -> str:
 # ---------------------------------------------------------------------------- SIDs
 
 
+# Per sub-authority count (0..15): the little-endian 32-bit words and their "-n" text, so a SID is
+# read with two ``unpack_from`` calls and written with one ``%`` instead of a loop per word.
+_SID_SUBS = tuple(struct.Struct(f"<{n}I") for n in range(16))
+_SID_TEXT = tuple("-%d" * n for n in range(16))
+_SID_AUTHORITY = struct.Struct(">HI")  # the 48-bit big-endian authority as high 16 + low 32 bits
+
+
 @builtin("StringFromSid", 1)
 def string_from_sid(value: Any) -> str:
     """Binary SID -> ``S-1-5-21-...``: revision byte, sub-authority count, 48-bit big-endian
@@ -110,10 +118,9 @@ def string_from_sid(value: Any) -> str:
         raise EvalError(
             f"StringFromSid: a SID with {count} sub-authorities is {8 + 4 * count} bytes, not {len(raw)}"
         )
-    authority = int.from_bytes(raw[2:8], "big")
-    text = f"S-1-{authority}" if authority < 2**32 else f"S-1-0x{authority:012X}"
-    subs = (int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(count))
-    return text + "".join(f"-{s}" for s in subs)
+    high, low = _SID_AUTHORITY.unpack_from(raw, 2)
+    text = f"S-1-{low}" if not high else f"S-1-0x{(high << 32) | low:012X}"  # decimal below 2**32
+    return text + _SID_TEXT[count] % _SID_SUBS[count].unpack_from(raw, 8)
 
 
 # ---------------------------------------------------------------------------- Base64 and hex
@@ -153,6 +160,8 @@ def convert_from_base64(value: Any, encoding: Any = "Unicode") -> str:
 @builtin("ConvertToUTF8Hex", 1)
 def convert_to_utf8_hex(value: Any) -> str:
     """Upper-case hex of the UTF-8 bytes (binary input: of the bytes themselves)."""
+    if value.__class__ is str:  # the usual case first: to_text would return it unchanged
+        return value.encode("utf-8", "surrogatepass").hex().upper()
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex().upper()
     return to_text(value, "ConvertToUTF8Hex").encode("utf-8", "surrogatepass").hex().upper()

@@ -50,22 +50,67 @@ def _strip_unescaped(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=1024)
-def split_dn(dn: str) -> tuple[tuple[str, str], ...]:
-    """The RDNs of a DN, left to right, as (attribute type, value as written) pairs.
+_TYPE_OK: dict[str, bool] = {}
+"""Attribute types already checked against ``_TYPE_RE`` (the same few, ``CN``/``OU``/``DC``, recur in
+every DN). Only short texts, at most ``_TYPE_OK_MAX`` of them: hostile input cannot grow it."""
+_TYPE_OK_MAX = 1024
 
-    Cached: the same DNs (and their parents) recur across a whole run.
-    """
-    if not dn.strip():
-        return ()
+
+def _type_ok(text: str) -> bool:
+    """``_TYPE_RE.fullmatch(text)``, remembered per text: a dict lookup instead of a regex match."""
+    ok = _TYPE_OK.get(text)
+    if ok is None:
+        ok = _TYPE_RE.fullmatch(text) is not None
+        if len(text) <= 64 and len(_TYPE_OK) < _TYPE_OK_MAX:
+            _TYPE_OK[text] = ok
+    return ok
+
+
+def _not_a_dn(dn: str, rdn: str) -> EvalError:
+    return EvalError(f"{dn!r} is not a distinguished name (component {rdn!r} has no attribute=value)")
+
+
+def _split_dn_slow(dn: str) -> tuple[tuple[str, str], ...]:
+    """The general reading: backslash escapes and double-quoted values, character by character."""
     out: list[tuple[str, str]] = []
     for part in _split_unescaped(dn, ","):
         rdn = _strip_unescaped(part)
         eq = _split_unescaped(rdn, "=")
         if len(eq) < 2 or not _TYPE_RE.fullmatch(eq[0]):
-            raise EvalError(f"{dn!r} is not a distinguished name (component {rdn!r} has no attribute=value)")
+            raise _not_a_dn(dn, rdn)
         out.append((eq[0].strip(), rdn[len(eq[0]) + 1 :].lstrip(" ")))
     return tuple(out)
+
+
+def _split_dn_fast(dn: str) -> tuple[tuple[str, str], ...]:
+    """:func:`_split_dn_slow` for a DN without ``\\`` and ``"`` (almost every DN), with the same
+    result and the same error. Nothing is escaped or quoted, so every ``,`` separates components
+    and the first ``=`` of one separates type and value; ``_strip_unescaped`` is ``strip(" ")``,
+    and stripping the whole component first changes neither part: its leading spaces fall before
+    the ``=`` (where ``_TYPE_RE`` and ``strip()`` ignore them), its trailing ones after it."""
+    out: list[tuple[str, str]] = []
+    append = out.append
+    known = _TYPE_OK
+    for part in dn.split(","):
+        typ, eq, value = part.partition("=")
+        if not eq or not (known.get(typ) or _type_ok(typ)):
+            raise _not_a_dn(dn, part.strip(" "))
+        append((typ.strip(), value.strip(" ")))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def split_dn(dn: str) -> tuple[tuple[str, str], ...]:
+    """The RDNs of a DN, left to right, as (attribute type, value as written) pairs.
+
+    Cached: the same DNs (and their parents) recur across a whole run. A DN without backslashes
+    and double quotes (the usual case; every user's DN is a cache miss) is split with ``str.split``.
+    """
+    if not dn.strip():
+        return ()
+    if "\\" in dn or '"' in dn:
+        return _split_dn_slow(dn)
+    return _split_dn_fast(dn)
 
 
 def _components(dn: Any, fname: str) -> tuple[tuple[str, str], ...]:

@@ -88,8 +88,34 @@ class Impl:
     special: bool = False
     deterministic: bool = True
 
+    propagate: bool = field(init=False, repr=False, compare=False)
+    """``nulls == PROPAGATE``, computed once: :meth:`apply` runs for every call that is not inlined."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "propagate", self.nulls == PROPAGATE)
+
     def invoke(self, args: tuple[Any, ...], ctx: Any = None) -> Any:
-        """Call with any run-time arguments: sentinels, multi-valued inputs and NULLs included."""
+        """Call with any run-time arguments: sentinels, multi-valued inputs and NULLs included.
+
+        One scan first: without a list or a sentinel (a NULL attribute, the usual reason to get
+        here) this is :meth:`apply` inlined; otherwise the general mapping in :meth:`_invoke_mapped`.
+        """
+        null = False
+        for a in args:
+            cls = a.__class__
+            if cls is list or cls is _Special:
+                return self._invoke_mapped(args, ctx)
+            if a is None:
+                null = True
+        if null and self.propagate:
+            return None
+        if self.needs_ctx:
+            return self.fn(ctx, *args)
+        return self.fn(*args)
+
+    def _invoke_mapped(self, args: tuple[Any, ...], ctx: Any) -> Any:
+        """:meth:`invoke` when some argument is a list or a sentinel: sentinels win, whole-value
+        parameters get the compacted list, per-value parameters map over the values."""
         positions: list[int] | None = None
         for i, a in enumerate(args):
             cls = a.__class__
@@ -111,7 +137,7 @@ class Impl:
 
     def apply(self, args: tuple[Any, ...], ctx: Any) -> Any:
         """Call with single (non-list, non-sentinel) arguments, applying the null policy."""
-        if self.nulls == PROPAGATE:
+        if self.propagate:
             for a in args:
                 if a is None:
                     return None

@@ -8,7 +8,9 @@ becomes ``v.strip(_WS)`` guarded by ``v.__class__ is str``). Every fast path is 
 class test and otherwise takes the very same general path as the closure compiler
 (:meth:`syncrules.builtins.registry.Impl.invoke`): a schema that lies, a NULL, a multi-valued value
 or a flow sentinel gets exactly the closure compiler's answer. Static types only pick which fast
-path is worth writing; they are never trusted.
+path is worth writing; they are never trusted. Where a call has one run-time argument, the general
+path is preceded by ``<value> if x is None``, the value ``invoke`` gives for a NULL ``x``, folded when
+the code is generated (an absent attribute is the usual reason to miss the fast path).
 
 Safety: only generated text is compiled. User-originated text (attribute, parameter and variable
 names, string literals) reaches the source only as a ``repr`` literal of an exact ``str``/``bytes``/
@@ -93,6 +95,7 @@ _OP_NAMES = {
 }  # fmt: skip
 _PY_COMPARE = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _I64_MAX = 2**63 - 1
+_NULL_FOLDABLE = frozenset({bool, int, str, bytes, _Special})  # written by literal() as a name or repr
 _LITERAL_INT_LIMIT = 2**64  # ints beyond this are hoisted (repr of huge ints can fail)
 
 
@@ -728,7 +731,7 @@ class _Generator:
         line = self.line_for(node, impl.name, args)
         t = self.temp()
         if isinstance(spec, _Miss):
-            general = f"{self.invoke_name(impl)}({self.tuple(args)}, ctx)"
+            general = self.general(impl, args)
             self.emit(f"{t} = {spec.fast}", comment=impl.name)
             self.miss(t, node, general, line, impl.name)
         else:
@@ -762,7 +765,7 @@ class _Generator:
     def generic(self, impl: Impl, args: list[_Val]) -> str:
         """Call ``fn`` directly when no argument is NULL, a list or a sentinel (as the closure
         compiler does), with the guard chosen from the static types; otherwise ``invoke``."""
-        general = f"{self.invoke_name(impl)}({self.tuple(args)}, ctx)"
+        general = self.general(impl, args)
         if impl.needs_ctx:
             return general
         guards = []
@@ -781,6 +784,28 @@ class _Generator:
         if not guards:
             return direct
         return f"({direct} if {' and '.join(guards)} else {general})"
+
+    def general(self, impl: Impl, args: list[_Val]) -> str:
+        """The general path of a call (``Impl.invoke``), after the NULL test of :meth:`null_first`."""
+        return self.null_first(impl, args, f"{self.invoke_name(impl)}({self.tuple(args)}, ctx)")
+
+    def null_first(self, impl: Impl, args: list[_Val], general: str) -> str:
+        """``general`` preceded by ``<value> if <x> is None`` when ``x`` is the call's only
+        non-constant argument and the call's value for a NULL ``x`` could be folded now: an absent
+        attribute (``IsPresent([x])``, ``Left([x],4)``, ``[x] = True``) then costs one test instead
+        of a trip through ``Impl.invoke``. The value is the very result ``invoke`` gives at run time,
+        computed as :meth:`fold` computes constant calls (deterministic, no context); a call that
+        fails for NULL, or gives anything but a plain literal or a sentinel, is left to ``invoke``."""
+        locals_ = {a.code for a in args if not a.const}
+        if impl.needs_ctx or not impl.deterministic or len(locals_) != 1:
+            return general
+        try:
+            value = impl.invoke(tuple(a.value if a.const else None for a in args))
+        except Exception:  # noqa: BLE001 - whatever it is, run time raises it again (with its span)
+            return general
+        if value is not None and value.__class__ not in _NULL_FOLDABLE:
+            return general
+        return f"({self.literal(value)} if {locals_.pop()} is None else {general})"
 
     @staticmethod
     def tuple(args: list[_Val] | tuple[_Val, ...]) -> str:
@@ -804,8 +829,7 @@ class _Generator:
                 guards.append(guard)
         if not guards:
             return None
-        general = f"{self.invoke_name(impl)}({self.tuple(args)}, ctx)"
-        return f"({fast} if {' and '.join(guards)} else {general})"
+        return f"({fast} if {' and '.join(guards)} else {self.general(impl, args)})"
 
     @staticmethod
     def typed(a: _Val, t: str) -> bool:
@@ -1047,7 +1071,7 @@ def _spec_presence(g: _Generator, impl: Impl, args: list[_Val]) -> str | None:
         return g.guarded(impl, args, "True" if present else "False", [_FAST_CLASS[x.type]])
     if x.type == "mvstr":
         kind = "present_mv" if present else "empty_mv"
-        helper = f"{g.helper(_fast_helper(kind, impl), '_' + kind)}({x.code}, ctx)"
+        helper = g.null_first(impl, args, f"{g.helper(_fast_helper(kind, impl), '_' + kind)}({x.code}, ctx)")
         # One plain value (the usual shape of AD's multi-valued description) needs no call.
         test = f"{x.code}[0] != ''" if present else f"{x.code}[0] == ''"
         return (
@@ -1074,7 +1098,7 @@ def _spec_item(g: _Generator, impl: Impl, args: list[_Val]) -> str | None:
     if not is_multi(x.type):
         return None
     element = "is str" if x.type == "mvstr" else "not in _ODD"
-    general = f"{g.invoke_name(impl)}({g.tuple(args)}, ctx)"
+    general = g.general(impl, args)
     # One value (AD's multi-valued "description"): nothing for compact() to drop.
     return (
         f"({x.code}[0] if {x.code}.__class__ is list and len({x.code}) == 1"

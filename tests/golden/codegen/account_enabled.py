@@ -6,8 +6,8 @@ def flow(ctx):
         v0 = a.get('userAccountControl')
         if not v0 and v0.__class__ is list:
             v0 = None
-        v1 = (v0 & 2 if v0.__class__ is int else _g_BitAnd((v0, 2), ctx))  # BitAnd
-        v2 = (v1 == 0 if v1.__class__ is int else _g_eq((v1, 0), ctx))  # =
+        v1 = (v0 & 2 if v0.__class__ is int else (None if v0 is None else _g_BitAnd((v0, 2), ctx)))  # BitAnd
+        v2 = (v1 == 0 if v1.__class__ is int else (None if v1 is None else _g_eq((v1, 0), ctx)))  # =
         if v2 is True:
             v3 = True
         elif v2 is False or v2 is None:

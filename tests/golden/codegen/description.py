@@ -6,13 +6,13 @@ def flow(ctx):
         v0 = a.get('description')
         if not v0 and v0.__class__ is list:
             v0 = None
-        v1 = (v0[0] == '' if v0.__class__ is list and len(v0) == 1 and v0[0].__class__ is str else _empty_mv(v0, ctx))  # IsNullOrEmpty
+        v1 = (v0[0] == '' if v0.__class__ is list and len(v0) == 1 and v0[0].__class__ is str else (True if v0 is None else _empty_mv(v0, ctx)))  # IsNullOrEmpty
         if v1 is True:
             v2 = None
         elif v1 is False or v1 is None:
             v3 = (v0[0] if v0.__class__ is list and len(v0) == 1 and v0[0].__class__ is str else _g_Item((v0, 1), ctx))  # Item
-            v4 = (v3.strip(_WS) if v3.__class__ is str else _g_Trim((v3,), ctx))  # Trim
-            v5 = (v4[:448] if v4.__class__ is str else _g_Left((v4, 448), ctx))  # Left
+            v4 = (v3.strip(_WS) if v3.__class__ is str else (None if v3 is None else _g_Trim((v3,), ctx)))  # Trim
+            v5 = (v4[:448] if v4.__class__ is str else ('' if v4 is None else _g_Left((v4, 448), ctx)))  # Left
             v2 = v5
         else:
             v2 = _iif(v1, ctx, ())  # IIF

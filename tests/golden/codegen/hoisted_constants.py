@@ -13,7 +13,7 @@ def flow(ctx):
             v2 = a.get('n')
             if not v2 and v2.__class__ is list:
                 v2 = None
-            v3 = (_f_DateFromNum(v2) if v2.__class__ is int else _g_DateFromNum((v2,), ctx))  # DateFromNum
+            v3 = (_f_DateFromNum(v2) if v2.__class__ is int else (None if v2 is None else _g_DateFromNum((v2,), ctx)))  # DateFromNum
             v1 = v3
         else:
             v1 = _iif(v0, ctx, ())  # IIF

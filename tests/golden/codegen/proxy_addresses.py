@@ -8,11 +8,11 @@ def flow(ctx):
             return v1
         v2 = _each_strip(v0)  # Trim
         if v2 is _MISS:
-            v2 = _g_Trim((v0,), ctx)  # Trim
+            v2 = (None if v0 is None else _g_Trim((v0,), ctx))  # Trim
         v3 = _dedupe(v2)  # RemoveDuplicates
         if v3 is not _MISS:
             return v3
-        v3 = _g_RemoveDuplicates((v2,), ctx)  # RemoveDuplicates
+        v3 = (None if v2 is None else _g_RemoveDuplicates((v2,), ctx))  # RemoveDuplicates
         v1 = v3
         return v1 if v1.__class__ is not list else _compact(v1)
     except EvalError as exc:

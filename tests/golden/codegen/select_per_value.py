@@ -12,12 +12,12 @@ def flow(ctx):
         else:
             v3 = []
             for x0 in v1:  # Select
-                v4 = ((x0.find('SIP:') + 1 if x0 else 0) if x0.__class__ is str else _g_InStr((x0, 'SIP:'), ctx))  # InStr
-                v5 = (v4 == 1 if v4.__class__ is int else _g_eq((v4, 1), ctx))  # =
+                v4 = ((x0.find('SIP:') + 1 if x0 else 0) if x0.__class__ is str else (None if x0 is None else _g_InStr((x0, 'SIP:'), ctx)))  # InStr
+                v5 = (v4 == 1 if v4.__class__ is int else (None if v4 is None else _g_eq((v4, 1), ctx)))  # =
                 if v5 is True:
                     v6 = None
                 elif v5 is False or v5 is None:
-                    v7 = (_f_Word(x0, 2, ':') if x0.__class__ is str else _g_Word((x0, 2, ':'), ctx))  # Word
+                    v7 = (_f_Word(x0, 2, ':') if x0.__class__ is str else ('' if x0 is None else _g_Word((x0, 2, ':'), ctx)))  # Word
                     v6 = v7
                 else:
                     v6 = _iif(v5, ctx, (('$a', x0),))  # IIF

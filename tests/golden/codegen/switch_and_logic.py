@@ -6,15 +6,15 @@ def flow(ctx):
         v0 = a.get('c')
         if not v0 and v0.__class__ is list:
             v0 = None
-        v1 = (v0 != '' if v0.__class__ is str else _g_IsPresent((v0,), ctx))  # IsPresent
+        v1 = (v0 != '' if v0.__class__ is str else (False if v0 is None else _g_IsPresent((v0,), ctx)))  # IsPresent
         if v1.__class__ is not bool and v1 is not None and v1.__class__ is not list and v1.__class__ is not _Special:
             v1 = _condition(v1, '&&')
         if v1 is False or v1.__class__ is _Special:
             v2 = v1
         else:
-            v3 = (v0 != 'US' if v0.__class__ is str else _g_ne((v0, 'US'), ctx))  # <>
+            v3 = (v0 != 'US' if v0.__class__ is str else (None if v0 is None else _g_ne((v0, 'US'), ctx)))  # <>
             v2 = v3 if v1 is True and v3.__class__ is bool else _g_and((v1, v3), ctx)  # &&
-        v4 = (v0 == 'US' if v0.__class__ is str else _g_eq((v0, 'US'), ctx))  # =
+        v4 = (v0 == 'US' if v0.__class__ is str else (None if v0 is None else _g_eq((v0, 'US'), ctx)))  # =
         if v4.__class__ is not bool and v4 is not None and v4.__class__ is not list and v4.__class__ is not _Special:
             v4 = _condition(v4, '||')
         if v4 is True or v4.__class__ is _Special:
