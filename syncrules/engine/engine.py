@@ -921,9 +921,16 @@ class Engine:
                 space.touch(obj)
         if obj.transient or obj.deleted:
             return affected
-        params = self.parameters_for(space.name, obj.dn)
-        view = self._inbound_view(space, obj)
-        in_scope = self._rules_in_scope(space, obj, view, params)
+        memo = obj.memo
+        if memo is not None and memo[0] == obj.version and memo[1] is self._epoch and self._reuse:
+            # Scope (and perhaps contributions) kept from before: the view is needed only to join.
+            in_scope: list[CompiledRule] = memo[2]
+            view = None
+            params = None
+        else:
+            params = self.parameters_for(space.name, obj.dn)
+            view = self._inbound_view(space, obj)
+            in_scope = self._rules_in_scope(space, obj, view, params)
         if obj.mv_id is not None and obj.link_rule is not None:
             link_rule = self.cc.rules_by_name.get(obj.link_rule)
             if link_rule is not None and link_rule.rule.direction == "inbound" and link_rule not in in_scope:
@@ -931,8 +938,36 @@ class Engine:
                 affected.extend(self._disconnect(space, obj))
                 step.bump("disconnectors")
         if obj.mv_id is None:
+            if view is None:
+                params = self.parameters_for(space.name, obj.dn)
+                view = self._inbound_view(space, obj)
             self._join_or_project(space, obj, view, in_scope, fresh)
+        if view is not None and obj.mv_id is not None and in_scope and self._reuse:
+            self._prime(space, obj, view, params, in_scope)
         return affected
+
+    def _prime(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], params: Any, in_scope: list[CompiledRule]) -> None:
+        """Compute a linked object's contributions while its view is at hand, and keep them with
+        it (``obj.memo``, as :meth:`_recompute` does), so the attribute flow phase of the step
+        does not build the view and run the scope again. Only what :meth:`_recompute` would keep:
+        not for scopes that ask about group membership, generic plans or flows that fail (those
+        run, and are reported, in the attribute flow phase as before). The entry is keyed on the
+        object's version: anything that changes what its flows read before then discards it."""
+        scopes = self._in_scopes.get((space.name, obj.object_type or ""))
+        mv = self.mv.objects.get(obj.mv_id or "")
+        if scopes is None or scopes.dynamic or mv is None:
+            return
+        mv_type = mv.object_type
+        plan = self._inbound_plan(space.name, mv_type, in_scope)
+        if plan.generic:
+            return
+        ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
+        items, bad = plan.run(view.get, ctx, plan.absent_for(params), _ignore_failure)
+        if bad:
+            return
+        connector = space.name
+        lineages = tuple(Lineage(r.name, connector, obj.dn, r.rule.precedence) for r in plan.rules)
+        obj.memo = (obj.version, self._epoch, in_scope, mv_type, plan, lineages, items)
 
     def _join_or_project(
         self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], in_scope: list[CompiledRule], fresh: dict[str, bool]
@@ -2145,6 +2180,11 @@ def _rule_name(source: Any) -> str:
 
 def _no_member(_dn: str) -> bool:
     return False
+
+
+def _ignore_failure(_k: int, _exc: EvalError) -> None:
+    """A flow failed while contributions were computed ahead (:meth:`Engine._prime`): nothing is
+    kept, and the attribute flow phase evaluates and reports it."""
 
 
 def _union(current: Any, added: Any, fold: bool) -> Any:
