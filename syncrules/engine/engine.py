@@ -1250,6 +1250,30 @@ class Engine:
         # With one object's plan as the only input, a slot that is the sole writer of its target
         # gives the attribute's value directly (see InboundPlan.solo).
         solo: tuple[bool, ...] | None = inputs[0][2][4].solo if len(inputs) == 1 and inputs[0][2].__class__ is tuple else None
+        # A new metaverse object from one object's plan (every projection): its sole-writer values
+        # go straight into the values and lineage it is filled with (see _fill_mv); the loop
+        # below sees only the other contributions.
+        filled: tuple[dict[str, Any], dict[str, Lineage]] | None = None
+        rest: list[Any] = []
+        if solo is not None and affected is None and not mv.attrs and not mv.lineage:
+            entry = inputs[0][2]
+            plan = entry[4]
+            slot_targets = plan.slot_targets
+            slot_rules = plan.slot_rules
+            lineages = entry[5]
+            f_values: dict[str, Any] = {}
+            f_lineage: dict[str, Lineage] = {}
+            pairs = iter(entry[6])
+            for k, value in zip(pairs, pairs, strict=True):
+                if solo[k] and value.__class__ is not _Special:
+                    target = slot_targets[k]
+                    if value != []:  # the plan leaves NULL and "" out
+                        f_values[target] = value
+                    f_lineage[target] = lineages[slot_rules[k]]
+                else:
+                    rest.append(k)
+                    rest.append(value)
+            filled = (f_values, f_lineage)
         for space, _, entry in inputs:
             if entry.__class__ is dict:
                 for target, part_entries in entry.items():
@@ -1261,7 +1285,7 @@ class Engine:
                 continue
             slots = entry[4].slots
             lineages = entry[5]
-            pairs = iter(entry[6])
+            pairs = iter(entry[6] if filled is None else rest)
             for k, value in zip(pairs, pairs, strict=True):
                 target, key, ri, merge, is_ref, multi = slots[k]
                 if affected is not None and target not in affected:
@@ -1315,7 +1339,7 @@ class Engine:
         mv_lineage = mv.lineage
         if not attrs and not mv_lineage:
             # A new metaverse object (or one without values): everything is an addition.
-            changed = self._fill_mv(mv, writes)
+            changed = self._fill_mv(mv, writes, filled)
         else:
             changed = self._write_mv(mv, writes, contributions, affected, solo is not None)
         for target_id in new_refs:
@@ -1323,11 +1347,21 @@ class Engine:
         mv.inputs = None if interpreted else (epoch, tuple((guid, entry) for _, guid, entry in inputs))
         return changed
 
-    def _fill_mv(self, mv: MVObject, writes: list[tuple[str, Any, Lineage | None]]) -> bool:
+    def _fill_mv(
+        self,
+        mv: MVObject,
+        writes: list[tuple[str, Any, Lineage | None]],
+        filled: tuple[dict[str, Any], dict[str, Lineage]] | None = None,
+    ) -> bool:
         """Write the resolved values of a metaverse object that has none yet, in one step (what
-        :meth:`_write_mv` does for it, without comparing with values that are not there)."""
-        values: dict[str, Any] = {}
+        :meth:`_write_mv` does for it, without comparing with values that are not there).
+        ``filled``: values and lineage already collected (they come before ``writes``)."""
         lineage = mv.lineage
+        if filled is None:
+            values: dict[str, Any] = {}
+        else:
+            values = filled[0]
+            lineage.update(filled[1])
         for target, value, source in writes:
             if value is None:
                 continue

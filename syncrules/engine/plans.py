@@ -221,7 +221,7 @@ class InboundPlan:
     the default computer rules have such flows, and their values depend on the metaverse object).
     """
 
-    __slots__ = ("rules", "slots", "flows", "run", "generic", "targets", "ref_targets", "solo", "_absent", "_width")
+    __slots__ = ("rules", "slots", "flows", "run", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules", "_absent", "_width")
 
     def __init__(self, rules: Sequence[CompiledRule], conn_index: int) -> None:
         self.rules = tuple(rules)
@@ -278,6 +278,9 @@ class InboundPlan:
         self.solo = tuple(
             writers[target] == 1 and not is_ref and merge in ("update", "replace") for target, _, _, merge, is_ref, _ in slots
         )
+        # Per slot, its target and rule index (slots[k][0] and [2], for the engine's tightest loop).
+        self.slot_targets = tuple(slot[0] for slot in slots)
+        self.slot_rules = tuple(slot[2] for slot in slots)
         self._width = len(slots)
         ns = {"F": tuple(fns), "EvalError": EvalError, "MISS": MISS, "ERR": ERR, "AN": AUTHORITATIVE_NULL, "ITF": IGNORE_THIS_FLOW}
         self.run: Callable[..., tuple[list[Any], bool]] = _build(code.text(), ns, "run")
