@@ -1284,12 +1284,13 @@ class Engine:
                         found.extend(part_entries)
                 continue
             slots = entry[4].slots
+            slot_targets = entry[4].slot_targets
             lineages = entry[5]
             pairs = iter(entry[6] if filled is None else rest)
             for k, value in zip(pairs, pairs, strict=True):
+                if affected is not None and slot_targets[k] not in affected:
+                    continue  # (most of an unchanged object's contributions)
                 target, key, ri, merge, is_ref, multi = slots[k]
-                if affected is not None and target not in affected:
-                    continue
                 if solo is not None and solo[k] and value.__class__ is not _Special:
                     writes.append((target, value, lineages[ri]))
                     continue
@@ -1742,7 +1743,7 @@ class Engine:
             rule, flow = plan.flows[k]
             self._flow_error(mv, rule, flow, exc)
 
-        result = plan.run(mv.attrs.get, ctx, translate, fail)
+        result = plan.run(mv.attrs.get, ctx, translate, fail, plan.absent_for(params))
         if result is None:
             return None
         values, held, contributions = result

@@ -203,10 +203,46 @@ class ScopeSet:
         return rules
 
 
+# ====================================================================== absent-inputs memo
+
+
+class _AbsentMemo:
+    """Per-parameter-set memo of expression results computed with all their inputs absent (see
+    the module docstring): shared by the inbound and the export plans."""
+
+    __slots__ = ()
+    _absent: dict[int, tuple[Mapping[str, Any], list[Any]]]
+    _width: int
+
+    def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
+        """The absent-inputs memo for one parameter set (parameter sets are a few long-lived dicts:
+        one per connector and partition)."""
+        hit = self._absent.get(id(params))
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        memo = [MISS] * self._width
+        self._absent[id(params)] = (params, memo)
+        return memo
+
+
+def _absent_test(src: ir.Flow) -> str | None:
+    """The condition under which a flow's expression sees only NULLs (and parameters), so that its
+    result can come from the absent-inputs memo: ``"True"`` for no reads, None when it cannot be
+    memoized (unknown reads, the object's DN, non-deterministic functions)."""
+    if src.kind != "expression" or src.expr is None:
+        return None
+    reads, memo, _ = expr_reads(src.expr)
+    if reads is None or not memo or "dn" in reads:
+        return None
+    if not reads:
+        return "True"
+    return " and ".join(f"get({name!r}) is None" for name in sorted(reads))
+
+
 # ====================================================================== inbound
 
 
-class InboundPlan:
+class InboundPlan(_AbsentMemo):
     """The contributions of one set of in-scope inbound rules (of one connector and object type)
     to one metaverse object type.
 
@@ -362,17 +398,6 @@ class InboundPlan:
         code.add(2, "ap(c)")
         code.add(2, "ap(v if v.__class__ is list else [v])" if chain[0].multi else "ap(v)")
 
-    def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
-        """The absent-inputs memo for one parameter set (parameter sets are a few long-lived dicts:
-        one per connector and partition)."""
-        hit = self._absent.get(id(params))
-        if hit is not None and hit[0] is params:
-            return hit[1]
-        memo = [MISS] * self._width
-        self._absent[id(params)] = (params, memo)
-        return memo
-
-
 def _emit_call(code: _Lines, depth: int, k: int, on_success: str | None) -> None:
     code.add(depth, "try:")
     code.add(depth + 1, f"v = F[{k}](ctx)")
@@ -417,7 +442,7 @@ def _emit_chain(code: _Lines, depth: int, chain: Sequence[CompiledFlow]) -> None
 # ====================================================================== outbound
 
 
-class OutboundPlan:
+class OutboundPlan(_AbsentMemo):
     """Export flow values of one set of in-scope outbound rules for one target object type.
 
     ``run(get, ctx, refs, fail)`` returns None when a flow failed, else ``(values, held,
@@ -435,13 +460,21 @@ class OutboundPlan:
     saves storing them here and skipping them in every loop over the values.
     """
 
-    __slots__ = ("rules", "flows", "run", "no_flow", "merges", "needs_ctx", "once", "implicit")
+    __slots__ = ("rules", "flows", "run", "no_flow", "merges", "needs_ctx", "once", "implicit", "_absent", "_width")
 
     def __init__(self, rules: Sequence[CompiledRule], object_type: str, adding: bool) -> None:
         self.rules = tuple(r for r in rules if r.rule.target_type == object_type)
         self.no_flow = any(r.link == "join-no-flow" for r in self.rules)
-        plan: list[tuple[CompiledRule, CompiledFlow]] = [(r, f) for r in self.rules for f in r.flows if adding or not f.once]
+        plan: list[tuple[CompiledRule, CompiledFlow]] = []
+        sources: list[ir.Flow] = []
+        for r in self.rules:
+            for f, src in zip(r.flows, _ir_flows(r), strict=True):
+                if adding or not f.once:
+                    plan.append((r, f))
+                    sources.append(src)
         self.flows = tuple(plan)
+        self._absent = {}
+        self._width = len(plan)
         writers: dict[str, int] = {}
         for _, f in plan:
             writers[f.target] = writers.get(f.target, 0) + 1
@@ -450,7 +483,7 @@ class OutboundPlan:
         # Targets of the rules' apply-once flows (whether or not this plan runs them).
         self.once = frozenset(f.target for r in self.rules for f in r.flows if f.once)
         code = _Lines()
-        code.add(0, "def run(get, ctx, refs, fail):")
+        code.add(0, "def run(get, ctx, refs, fail, A):")
         code.add(1, "values = {}")
         code.add(1, "held = {}")
         code.add(1, "C = {}")
@@ -480,7 +513,7 @@ class OutboundPlan:
                 value = "v if v.__class__ is list else [v]" if flow.multi else "v"
                 code.add(2, f"values[{flow.target!r}] = {value}")
                 continue
-            self._emit(code, k, flow, simple)
+            self._emit(code, k, flow, simple, _absent_test(sources[k]))
         self.implicit = frozenset(implicit)
         code.add(1, "if failed:")
         code.add(2, "return None")
@@ -491,18 +524,33 @@ class OutboundPlan:
             "RU": tuple(r for r, _ in plan),
             "EvalError": EvalError,
             "ERR": ERR,
+            "MISS": MISS,
             "AN": AUTHORITATIVE_NULL,
             "ITF": IGNORE_THIS_FLOW,
         }
         self.run: Callable[..., tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]] | None] = _build(code.text(), ns, "run")
 
     @staticmethod
-    def _emit(code: _Lines, k: int, flow: CompiledFlow, simple: bool) -> None:
+    def _emit(code: _Lines, k: int, flow: CompiledFlow, simple: bool, absent: str | None) -> None:
         target = repr(flow.target)
         depth = 1
         sentinels = flow.source is None or flow.is_ref
         if flow.source is not None:
             code.add(1, f"v = get({flow.source!r})")
+        elif absent is not None:
+            # All inputs absent: the value of the parameter set (computed once, if it succeeds).
+            body = 1
+            if absent != "True":
+                code.add(1, f"if {absent}:")
+                body = 2
+            code.add(body, f"v = A[{k}]")
+            code.add(body, "if v is MISS:")
+            _emit_call(code, body + 1, k, f"A[{k}] = v")
+            if absent != "True":
+                code.add(1, "else:")
+                _emit_call(code, 2, k, None)
+            code.add(1, "if v is not ERR:")
+            depth = 2
         else:
             code.add(1, "try:")
             code.add(2, f"v = F[{k}](ctx)")
