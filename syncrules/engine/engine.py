@@ -1029,6 +1029,8 @@ class Engine:
         step.bump("projections")
 
     def _link(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
+        """Join ``obj`` to ``mv`` through ``rule`` (inbound join or projection, outbound join or
+        provisioning alike)."""
         obj.mv_id = mv.id
         obj.link_rule = rule
         space.note(obj)
@@ -1478,7 +1480,7 @@ class Engine:
             ir_rule = rule.rule
             key = (ir_rule.precedence, rule.order, conn_index)
             lineage = Lineage(rule.name, connector, obj.dn, ir_rule.precedence)
-            for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
+            for target, source, _fn, is_ref, multi, merge, once, flow in rule.plan:
                 if once:
                     if created and target not in mv.once:
                         value = self._eval(flow, ctx, obj, rule)
@@ -1494,15 +1496,10 @@ class Engine:
                         continue
                     contributions.setdefault(target, []).append((key, stored[0], stored[1], merge))
                     continue
-                if source is not None:
-                    value = get(source)
-                else:
-                    try:
-                        value = fn(ctx)
-                    except EvalError as exc:
-                        self._flow_error(obj, rule, flow, exc)
-                        ok = False
-                        continue
+                value = get(source) if source is not None else self._eval(flow, ctx, obj, rule)
+                if value is _FAILED:
+                    ok = False
+                    continue
                 if value is None or value == "":
                     continue  # NULL (and an empty string, which no directory stores) falls through
                 if is_ref:
@@ -1782,18 +1779,13 @@ class Engine:
             if rule.link == "join-no-flow":
                 no_flow = True
             key = (rule.rule.precedence, rule.order, 0)
-            for target, source, fn, is_ref, multi, merge, once, flow in rule.plan:
+            for target, source, _fn, is_ref, multi, merge, once, flow in rule.plan:
                 if once and not adding:
                     continue
-                if source is not None:
-                    value = get(source)
-                else:
-                    try:
-                        value = fn(ctx)
-                    except EvalError as exc:
-                        self._flow_error(mv, rule, flow, exc)
-                        failed = True
-                        continue
+                value = get(source) if source is not None else self._eval(flow, ctx, mv, rule)
+                if value is _FAILED:
+                    failed = True
+                    continue
                 if value == "":
                     value = None  # no directory stores an empty string: it is no value
                 if is_ref and value is not None:
@@ -1912,7 +1904,7 @@ class Engine:
             deleting = existing.deleted or (pe is not None and pe.operation == PE_DELETE)
             if existing.mv_id is None and not existing.transient and not deleting and existing.object_type == object_type:
                 # Reverse join on DN before creating anything.
-                self._link_out(space, existing, mv, rule.name)
+                self._link(space, existing, mv, rule.name)
                 existing.provisioned_by = rule.name
                 space.note(existing)
                 step.bump("joins")
@@ -1939,7 +1931,7 @@ class Engine:
             self._remove_cs(space, existing)
         obj = CSObject(space.new_guid(), space.name, dn, object_type)
         space.add(obj)
-        self._link_out(space, obj, mv, rule.name)
+        self._link(space, obj, mv, rule.name)
         obj.provisioned_by = rule.name
         obj.pending_export = PendingExport(PE_ADD, dn, None, _add_changes(values), dict(held))
         space.touch(obj)
@@ -1949,15 +1941,6 @@ class Engine:
             # add just staged (the same flows without apply-once ones, whose values the add keeps).
             self._remember_outbound(mv, space.name, obj, refs, waiting)
         return True
-
-    def _link_out(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
-        obj.mv_id = mv.id
-        obj.link_rule = rule
-        space.note(obj)
-        mv.links[space.name] = obj.guid
-        self.mv.note(mv)
-        for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
-            self._touch(space, guid)
 
     def _outbound_join(self, mv: MVObject, space: ConnectorSpace, in_scope: list[CompiledRule]) -> bool:
         """Outbound join criteria link the metaverse object to an existing disjoined object.
@@ -1998,7 +1981,7 @@ class Engine:
                     continue
                 usable = [space.objects[c] for c in candidates if _joinable(space.objects[c], object_type)]
                 if len(usable) == 1:
-                    self._link_out(space, usable[0], mv, rule.name)
+                    self._link(space, usable[0], mv, rule.name)
                     step.bump("joins")
                     return True
         return False
