@@ -953,19 +953,10 @@ class Parser:
         """If an assignment starts here, the index of its `=`; else None (no tokens consumed)."""
         j = self.i
         while self.toks[j].kind == LBRACK:  # [type] casts before the variable
-            depth = 0
-            while True:
-                k = self.toks[j].kind
-                if k == LBRACK:
-                    depth += 1
-                elif k == RBRACK:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                elif k in (EOF, NL):
-                    return None
-                j += 1
-            j += 1
+            close = self._closing_bracket(j)
+            if close is None:
+                return None
+            j = close + 1
         if self.toks[j].kind != VAR:
             return None
         j += 1
@@ -974,22 +965,28 @@ class Parser:
             if k.kind == MEMBER:
                 j += 1
             elif k.kind == LBRACK and not k.space:
-                depth = 0
-                while True:
-                    kk = self.toks[j].kind
-                    if kk == LBRACK:
-                        depth += 1
-                    elif kk == RBRACK:
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    elif kk in (EOF, NL):
-                        return None
-                    j += 1
-                j += 1
+                close = self._closing_bracket(j)
+                if close is None:
+                    return None
+                j = close + 1
             else:
                 break
         return j if self.toks[j].kind == ASSIGN else None
+
+    def _closing_bracket(self, j: int) -> int | None:
+        """Index of the `]` closing the `[` at token j, or None if the line ends first (scans ahead only)."""
+        depth = 0
+        while True:
+            k = self.toks[j].kind
+            if k == LBRACK:
+                depth += 1
+            elif k == RBRACK:
+                depth -= 1
+                if depth == 0:
+                    return j
+            elif k in (EOF, NL):
+                return None
+            j += 1
 
     def assignment(self) -> Assign:
         start = self.tok.start
@@ -1263,14 +1260,18 @@ class Parser:
         return Command(name_tok.start, self.toks[self.i - 1].end, name, name_tok.end, elements)
 
     def command_argument(self) -> Any:
-        first = self.primary(command_mode=True)
+        return self.primary_list(command_mode=True)
+
+    def primary_list(self, command_mode: bool) -> Any:
+        """A primary, or `a, b, ...` as an array: commas bind the same way in arguments and expressions."""
+        first = self.primary(command_mode)
         if self.tok.kind != COMMA:
             return first
         items = [first]
         while self.tok.kind == COMMA:
             self.next()
             self.skip_nl_only()
-            items.append(self.primary(command_mode=True))
+            items.append(self.primary(command_mode))
         return ArrayLit(first.start, items[-1].end, items)
 
     # ------------------------------------------------------------------ expressions
@@ -1330,30 +1331,11 @@ class Parser:
             return Cast(t.start, operand.end, type_name, operand)
         if no_comma:
             return self.primary(command_mode=False)
-        first = self.primary(command_mode=False)
-        if self.tok.kind != COMMA:
-            return first
-        items = [first]
-        while self.tok.kind == COMMA:
-            self.next()
-            self.skip_nl_only()
-            items.append(self.primary(command_mode=False))
-        return ArrayLit(first.start, items[-1].end, items)
+        return self.primary_list(command_mode=False)
 
     def _type_followed_by_member(self) -> bool:
-        depth = 0
-        j = self.i
-        while True:
-            k = self.toks[j].kind
-            if k == LBRACK:
-                depth += 1
-            elif k == RBRACK:
-                depth -= 1
-                if depth == 0:
-                    return self.toks[j + 1].kind == DCOLON
-            elif k in (EOF, NL):
-                return False
-            j += 1
+        close = self._closing_bracket(self.i)
+        return close is not None and self.toks[close + 1].kind == DCOLON
 
     def primary(self, command_mode: bool) -> Any:
         t = self.tok
@@ -1772,6 +1754,13 @@ class Reader:
             where,
             help="write the value in the script, or assign it to a variable before this line",
         )
+
+    def reject(self, value: Any, what: str, message: str, where: Span, consequence: str) -> None:
+        """Report an unusable value: as unresolved when only the running script knows it, else as invalid."""
+        if isinstance(value, Unknown):
+            self.unresolved(what, value, where, consequence)
+        else:
+            self.sink.error(INVALID_FIELD, message, where)
 
     # ------------------------------------------------------------------ variables
     def lookup(self, scope: str, name: str) -> Any:
@@ -2677,14 +2666,13 @@ class Reader:
             consequence = "the rule is left out" if structural else "it is left out"
             if prop == "Precedence":
                 consequence = "the rule is written without a precedence"
-            if isinstance(value, Unknown):
-                self.unresolved(f"{obj.label()}: -{prop}", value, where, consequence)
-            else:
-                self.sink.error(
-                    INVALID_FIELD,
-                    f"{obj.label()}: -{prop} must be text, not {_kind(value)}; {consequence}",
-                    where,
-                )
+            self.reject(
+                value,
+                f"{obj.label()}: -{prop}",
+                f"{obj.label()}: -{prop} must be text, not {_kind(value)}; {consequence}",
+                where,
+                consequence,
+            )
             if structural:
                 obj.broken = True
             if prop == "Precedence":
@@ -2697,15 +2685,10 @@ class Reader:
         if prop == "Name":
             r.name = text
         elif prop == "Identifier":
-            if not _GUID.fullmatch(text.strip()):
-                self.sink.error(
-                    INVALID_FIELD,
-                    f"{obj.label()}: the identifier {text!r} is not a GUID; the rule is left out",
-                    where,
-                )
-                obj.broken = True
+            guid = self.required_guid(obj, "the identifier", text, where)
+            if guid is None:
                 return
-            r.identifier = text.strip()
+            r.identifier = guid
             r.generated_identifier = False
         elif prop == "Description":
             r.description = text
@@ -2742,20 +2725,35 @@ class Reader:
         elif prop == "TargetObjectType":
             r.target_object_type = text
         elif prop == "Connector":
-            if not _GUID.fullmatch(text.strip()):
-                self.sink.error(
-                    INVALID_FIELD,
-                    f"{obj.label()}: the connector {text!r} is not a GUID; the rule is left out",
-                    where,
-                    help="connectors are named by their identifier (Get-ADSyncConnector shows it)",
-                )
-                obj.broken = True
+            guid = self.required_guid(
+                obj,
+                "the connector",
+                text,
+                where,
+                help="connectors are named by their identifier (Get-ADSyncConnector shows it)",
+            )
+            if guid is None:
                 return
-            r.connector = text.strip()
+            r.connector = guid
         elif prop == "LinkType":
             r.link_type = text
         elif prop == "ImmutableTag":
             r.immutable_tag = text
+
+    def required_guid(
+        self, obj: RuleObj, what: str, text: str, where: Span, help: str | None = None
+    ) -> str | None:
+        """The GUID a rule cannot do without, trimmed; None after leaving the rule out, as a bad one would."""
+        if not _GUID.fullmatch(text.strip()):
+            self.sink.error(
+                INVALID_FIELD,
+                f"{obj.label()}: {what} {text!r} is not a GUID; the rule is left out",
+                where,
+                help=help,
+            )
+            obj.broken = True
+            return None
+        return text.strip()
 
     def connector_by_name(self, ref: ConnectorLookup, obj: RuleObj, where: Span) -> str | None:
         """``(Get-ADSyncConnector -Name X).Identifier``: the GUID of X in the ``--schema`` export, if any."""
@@ -2790,14 +2788,13 @@ class Reader:
         if isinstance(value, RuleObj):
             return value
         where = self.span(bound.start, bound.end)
-        if isinstance(value, Unknown):
-            self.unresolved(f"the rule {cmd.name} works on", value, where, f"{what} is left out")
-        else:
-            self.sink.error(
-                INVALID_FIELD,
-                f"-SynchronizationRule of {cmd.name} is {_kind(value)}, not a rule; {what} is left out",
-                where,
-            )
+        self.reject(
+            value,
+            f"the rule {cmd.name} works on",
+            f"-SynchronizationRule of {cmd.name} is {_kind(value)}, not a rule; {what} is left out",
+            where,
+            f"{what} is left out",
+        )
         return None
 
     def add_flow(self, cmd: Command, b: dict[str, _Bound]) -> Any:
@@ -2848,14 +2845,13 @@ class Reader:
                 text = _text(item) if not isinstance(item, (list, bool)) else None
                 if text is None:
                     where = self.span(b["Source"].start, b["Source"].end)
-                    if isinstance(item, Unknown) or isinstance(raw, Unknown):
-                        self.unresolved(f"{label}: -Source", _as_unknown(item), where, "the flow is left out")
-                    else:
-                        self.sink.error(
-                            INVALID_FIELD,
-                            f"{label}: -Source holds {_kind(item)}, not text; the flow is left out",
-                            where,
-                        )
+                    self.reject(  # an unknown -Source is the lone item
+                        item,
+                        f"{label}: -Source",
+                        f"{label}: -Source holds {_kind(item)}, not text; the flow is left out",
+                        where,
+                        "the flow is left out",
+                    )
                     return obj
                 sources.append(text)
         expression: str | None = None
@@ -2923,12 +2919,13 @@ class Reader:
         text = _text(value) if not isinstance(value, (list, bool)) else None
         if text is None:
             where = self.span(bound.start, bound.end)
-            if isinstance(value, Unknown):
-                self.unresolved(f"{label}: -{prop}", value, where, f"{what} is left out")
-            else:
-                self.sink.error(
-                    INVALID_FIELD, f"{label}: -{prop} is {_kind(value)}, not text; {what} is left out", where
-                )
+            self.reject(
+                value,
+                f"{label}: -{prop}",
+                f"{label}: -{prop} is {_kind(value)}, not text; {what} is left out",
+                where,
+                f"{what} is left out",
+            )
             return _MISSING
         return text
 
@@ -2981,74 +2978,65 @@ class Reader:
                 return "true" if value else "false"
             if _is_int(value) and value in (0, 1):
                 return "true" if value else "false"
-            if isinstance(value, Unknown):
-                self.unresolved(
-                    f"{obj.label()}: the case sensitivity of a join condition", value, where, consequence
-                )
-            else:
-                self.sink.error(
-                    INVALID_FIELD,
-                    f"{obj.label()}: the case sensitivity of a join condition must be $true or $false, not {_kind(value)}; {consequence}",
-                    where,
-                )
+            self.reject(
+                value,
+                f"{obj.label()}: the case sensitivity of a join condition",
+                f"{obj.label()}: the case sensitivity of a join condition must be $true or $false, not {_kind(value)}; {consequence}",
+                where,
+                consequence,
+            )
             return None
         if value is None and prop == "ComparisonValue":
             return ""
         text = _text(value) if not isinstance(value, (list, bool)) else None
         if text is None:
-            if isinstance(value, Unknown):
-                self.unresolved(f"{obj.label()}: {prop} of a {kind} condition", value, where, consequence)
-            else:
-                self.sink.error(
-                    INVALID_FIELD,
-                    f"{obj.label()}: {prop} of a {kind} condition is {_kind(value)}, not text; {consequence}",
-                    where,
-                )
+            self.reject(
+                value,
+                f"{obj.label()}: {prop} of a {kind} condition",
+                f"{obj.label()}: {prop} of a {kind} condition is {_kind(value)}, not text; {consequence}",
+                where,
+                consequence,
+            )
             return None
         return text
 
-    def add_scope_group(self, cmd: Command, b: dict[str, _Bound]) -> Any:
+    def condition_rows(
+        self, cmd: Command, b: dict[str, _Bound], kind: str
+    ) -> tuple[Any, list[tuple[list[str], Span]] | None]:
+        """A group's checked condition texts with their origins (None when not added), read alike for both kinds."""
         self.effects += 1
-        obj, conds = self.conditions(cmd, b, "scope")
+        obj, conds = self.conditions(cmd, b, kind)
         if obj is None:
-            return Unknown("the rule of a scope group that could not be added")
+            return Unknown(f"the rule of a {kind} group that could not be added"), None
         if conds is None:
-            return obj
-        group = []
+            return obj, None
+        props = _SCOPE_PROPS if kind == "scope" else _JOIN_PROPS
+        rows = []
         for c in conds:
-            values = [
-                self.condition_text(obj, c, p, "scope")
-                for p in ("Attribute", "ComparisonValue", "ComparisonOperator")
-            ]
+            values = [self.condition_text(obj, c, p, kind) for p in props.values()]
             if any(v is None for v in values):
                 obj.broken = True
-                return obj
-            attribute, value, operator = values
-            group.append(
-                ScopeCondition(attribute or "", operator or "", value or "", self.origin(c.start, c.end))
+                return obj, None
+            rows.append(([v or "" for v in values], self.origin(c.start, c.end)))
+        return obj, rows
+
+    def add_scope_group(self, cmd: Command, b: dict[str, _Bound]) -> Any:
+        obj, rows = self.condition_rows(cmd, b, "scope")
+        if rows is not None:
+            obj.rule.scope.append(
+                [
+                    ScopeCondition(attribute, operator, value, origin)
+                    for (attribute, value, operator), origin in rows
+                ]
             )
-        obj.rule.scope.append(group)
         return obj
 
     def add_join_group(self, cmd: Command, b: dict[str, _Bound]) -> Any:
-        self.effects += 1
-        obj, conds = self.conditions(cmd, b, "join")
-        if obj is None:
-            return Unknown("the rule of a join group that could not be added")
-        if conds is None:
-            return obj
-        group = []
-        for c in conds:
-            values = [
-                self.condition_text(obj, c, p, "join")
-                for p in ("CSAttribute", "MVAttribute", "CaseSensitive")
-            ]
-            if any(v is None for v in values):
-                obj.broken = True
-                return obj
-            cs, mv, sensitive = values
-            group.append(JoinCondition(cs or "", mv or "", sensitive == "true", self.origin(c.start, c.end)))
-        obj.rule.join.append(group)
+        obj, rows = self.condition_rows(cmd, b, "join")
+        if rows is not None:
+            obj.rule.join.append(
+                [JoinCondition(cs, mv, sensitive == "true", origin) for (cs, mv, sensitive), origin in rows]
+            )
         return obj
 
     def new_object(self, cmd: Command, b: dict[str, _Bound]) -> Any:
@@ -3061,11 +3049,8 @@ class Reader:
             return Unknown(f"a new {type_name} object")
         self.effects += 1
         kind = "scope" if short == "scopecondition" else "join"
-        props = (
-            ("Attribute", "ComparisonValue", "ComparisonOperator")
-            if kind == "scope"
-            else ("CSAttribute", "MVAttribute", "CaseSensitive")
-        )
+        names = _SCOPE_PROPS if kind == "scope" else _JOIN_PROPS
+        props = tuple(names.values())
         cond = Condition(kind, {}, cmd.start, cmd.end)
         args = b.get("ArgumentList")
         if args is not None:
@@ -3083,7 +3068,6 @@ class Reader:
                 cond.values[prop] = (value, args.start, args.end)
         prop_bound = b.get("Property")
         if prop_bound is not None and isinstance(prop_bound.value, _Table):
-            names = _SCOPE_PROPS if kind == "scope" else _JOIN_PROPS
             for key, value in prop_bound.value.items.values():
                 prop = names.get(key.lower())
                 if prop is None:
