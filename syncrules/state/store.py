@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from syncrules.engine.directory import ChangeRecord, MemoryDirectory, _Entry
 from syncrules.engine.engine import Engine
 from syncrules.engine.model import CSObject, Lineage, MVObject, PendingExport
@@ -60,7 +62,21 @@ def _tag(v: Any) -> Any:
 # is deterministic), no circularity check (the data is trees), and the encoder tags bytes and
 # datetimes itself (_tag); only references, a str subclass it would write as a plain string,
 # are tagged beforehand (_refs). The result is what `enc` gives, without a call per value.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_tag).encode
+_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_tag).encode
+# Datetimes go to _tag (orjson would write them as plain strings).
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _dumps(value: Any) -> str:
+    """One row as compact JSON. orjson writes the same JSON as the standard encoder above, an
+    order of magnitude faster (JSON encoding was a third of the time of a save); what it refuses
+    (an integer beyond 64 bits, a key that is not a string, a string with a lone surrogate, a type
+    _tag refuses) goes to the standard encoder, which gives the same result as before or the same
+    error. One difference: a NaN or infinite number, which no directory holds, is saved as null."""
+    try:
+        return orjson.dumps(value, default=_tag, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _std_dumps(value)
 
 
 # Rows that exist are updated in place (a REPLACE deletes and re-inserts them, index entry and
