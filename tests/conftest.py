@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "aadconnect-contoso"
 UPDATE = os.environ.get("SYNCRULES_UPDATE_GOLDEN") == "1"
+NO_CORPUS = f"the shared Contoso export is not at {CORPUS} (.ci/run has ../shared beside the checkout)"
+
+
+def require_corpus() -> Path:
+    """The shared Contoso export, which lives outside the repository: a test that reads it is
+    skipped, saying why, on a machine that has only the repository."""
+    if not CORPUS.is_dir():
+        pytest.skip(NO_CORPUS)
+    return CORPUS
 
 
 def check_golden(path: Path, actual: str) -> None:

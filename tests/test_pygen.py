@@ -39,7 +39,7 @@ from syncrules.semantic.expressions import ExprEnv, lower_expression
 from syncrules.source import Span
 from syncrules.syntax.parser import parse_expression
 from tests.conformance.runner import load_cases, run_case
-from tests.conftest import CORPUS, check_golden
+from tests.conftest import check_golden, require_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "codegen"
@@ -112,7 +112,7 @@ def test_every_conformance_case_gives_the_same_outcome_on_both_backends() -> Non
 @pytest.fixture(scope="module")
 def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> ir.Config:
     out = tmp_path_factory.mktemp("contoso-pygen")
-    assert run_import([str(CORPUS)], str(out), stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert run_import([str(require_corpus())], str(out), stdout=io.StringIO(), stderr=io.StringIO()) == 0
     result = compile_paths([out])
     assert result.config is not None and not result.has_errors
     return result.config

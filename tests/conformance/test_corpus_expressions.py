@@ -15,13 +15,13 @@ from syncrules.interop.aadconnect.cli import run_import
 from syncrules.ir import nodes as ir
 from syncrules.runtime.values import EvalError
 from syncrules.samples import sample_object
-from tests.conftest import CORPUS
+from tests.conftest import require_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus_config(tmp_path_factory: pytest.TempPathFactory) -> ir.Config:
     out = tmp_path_factory.mktemp("contoso")
-    code = run_import([str(CORPUS)], str(out), stdout=io.StringIO(), stderr=io.StringIO())
+    code = run_import([str(require_corpus())], str(out), stdout=io.StringIO(), stderr=io.StringIO())
     assert code == 0
     result = compile_paths([Path(out)])
     errors = [d for d in result.diagnostics if d.severity >= 3]

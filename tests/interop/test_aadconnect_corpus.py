@@ -21,8 +21,8 @@ from syncrules.fmt import format_module
 from syncrules.interop.aadconnect.cli import run_import
 from syncrules.ir import nodes as ir
 from syncrules.syntax import parse_expression, parse_module
+from tests.conftest import CORPUS, NO_CORPUS
 
-CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "aadconnect-contoso"
 ZERO = "{00000000-0000-0000-0000-000000000000}"
 LINKS = {"Join": "join", "Provision": "provision", "StickyJoin": "sticky-join", "JoinNoFlow": "join-no-flow"}
 MERGES = {
@@ -33,7 +33,7 @@ MERGES = {
 }
 
 pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="the shared corpus is not checked out next to the repository"
+    not CORPUS.is_dir(), reason=NO_CORPUS
 )
 
 

@@ -18,9 +18,9 @@ from syncrules.diagnostics import Severity
 from syncrules.interop.aadconnect.cli import run_import
 from syncrules.interop.aadconnect.ps_export import quote, run_export
 from syncrules.ir import nodes as ir
+from tests.conftest import CORPUS, NO_CORPUS
 
 SCRIPTS = Path(__file__).parent / "scripts"
-CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "aadconnect-contoso"
 
 SCHEMA = """metaverse {
   object person {
@@ -312,7 +312,7 @@ def test_script_round_trip_of_the_rules_editor_fixture(tmp_path: Path) -> None:
     assert (a.connectors, a.metaverse) == (b.connectors, b.metaverse)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not checked out next to the repository")
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=NO_CORPUS)
 def test_contoso_round_trip_gives_the_same_ir(tmp_path: Path) -> None:
     """XML → .sync → PowerShell → .sync (with --schema): every rule, connector and metaverse type the same.
 

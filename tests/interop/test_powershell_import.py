@@ -23,9 +23,9 @@ from syncrules.interop.aadconnect.model import Export
 from syncrules.interop.aadconnect.powershell import Lexer, ScriptSyntaxError, _timespan, read_script
 from syncrules.ir import nodes as ir
 from syncrules.syntax import parse_expression
+from tests.conftest import CORPUS, NO_CORPUS
 
 SCRIPTS = Path(__file__).parent / "scripts"
-CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "aadconnect-contoso"
 AD = "0a7d4c1e-2b3f-4e5a-8c9d-1e2f3a4b5c6d"
 AAD = "b891884f-051e-4a83-95af-2544101c9083"
 NAMES = {AD: "contoso.com", AAD: "contoso.onmicrosoft.com - AAD"}
@@ -553,7 +553,7 @@ New-Rule
 
 def test_connector_looked_up_by_name_is_resolved_with_the_schema(tmp_path: Path) -> None:
     if not CORPUS.is_dir():
-        pytest.skip("the shared corpus is not checked out next to the repository")
+        pytest.skip(NO_CORPUS)
     script = tmp_path / "by-name.ps1"
     script.write_text(
         """$ad = Get-ADSyncConnector -Name 'contoso.com'

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from syncrules.compiler import compile_paths
 from syncrules.interop.aadconnect.cli import run_import
-from tests.conftest import CORPUS
+from tests.conftest import require_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 STD = ROOT / "stdlib" / "aadconnect"
@@ -16,7 +16,7 @@ MAPPING = {"ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d": "AD", "b891884f-051e-4a83-95a
 
 
 def test_shipped_module_matches_a_fresh_import(tmp_path: Path) -> None:
-    assert run_import([str(CORPUS)], str(tmp_path), MAPPING, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert run_import([str(require_corpus())], str(tmp_path), MAPPING, stdout=io.StringIO(), stderr=io.StringIO()) == 0
     fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.sync"))
     shipped = sorted(p.relative_to(STD) for p in STD.rglob("*.sync") if p.name != "defaults.sync")
     assert fresh == shipped

@@ -20,7 +20,7 @@ from syncrules.compiler import compile_paths, compile_text
 from syncrules.diagnostics.model import Severity
 from syncrules.lint import lint_config, measure
 from syncrules.lint.config import resolve
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import ROOT, require_corpus
 
 # code -> number of findings on the imported default rules, as reviewed.
 REVIEWED = {"SL212": 1, "SL213": 47, "SL301": 2, "SL402": 11, "SL501": 9}
@@ -31,7 +31,7 @@ def contoso_import(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from syncrules.interop.aadconnect.cli import run_import
 
     out = tmp_path_factory.mktemp("contoso-import")
-    assert run_import([str(CORPUS)], str(out), stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert run_import([str(require_corpus())], str(out), stdout=io.StringIO(), stderr=io.StringIO()) == 0
     return out
 
 
