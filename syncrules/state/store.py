@@ -328,6 +328,9 @@ class StateStore:
         self._shared: dict[str, dict[str, list[int]]] = {}
         try:
             self.db = sqlite3.connect(str(path), isolation_level=None)
+        except sqlite3.Error as exc:  # a folder that does not exist, no permission
+            raise StateError(f"cannot open the state file {path} ({exc})") from exc
+        try:
             # Large pages: rows are 1-3 KB, and whole steps rewrite them; a new file only.
             self.db.execute("PRAGMA page_size=32768")
             # A rollback journal: a transaction is all or nothing even if the process is killed.

@@ -63,6 +63,12 @@ def test_state_of_another_project_or_version_is_refused(hr: Path, tmp_path: Path
     assert code == 1 and "not a syncrules state file" in out
 
 
+def test_state_file_that_cannot_be_opened_says_so(hr: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "state.db"
+    code, out = run(str(hr), "--state", str(missing))
+    assert code == 1 and f"cannot open the state file {missing}" in out and "Traceback" not in out
+
+
 def _json_plan(project: Path, state: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syncrules", "run", str(project), "--state", str(state), "--format", "json"],
