@@ -226,17 +226,40 @@ class _AbsentMemo:
 
 
 def _absent_test(src: ir.Flow) -> str | None:
-    """The condition under which a flow's expression sees only NULLs (and parameters), so that its
-    result can come from the absent-inputs memo: ``"True"`` for no reads, None when it cannot be
-    memoized (unknown reads, the object's DN, non-deterministic functions)."""
-    if src.kind != "expression" or src.expr is None:
+    """The condition under which a flow sees only NULLs (and parameters), so that its result can
+    come from the absent-inputs memo: ``"True"`` for no reads, None when it cannot be memoized
+    (a constant, already cached per parameter set by the flow itself; unknown reads; the object's
+    DN, which every object has; non-deterministic functions)."""
+    reads: frozenset[str] | None
+    if src.kind == "expression" and src.expr is not None:
+        reads, memo, _ = expr_reads(src.expr)
+    elif src.kind == "direct":
+        reads, memo = frozenset(src.sources), True
+    else:
         return None
-    reads, memo, _ = expr_reads(src.expr)
     if reads is None or not memo or "dn" in reads:
         return None
     if not reads:
         return "True"
     return " and ".join(f"get({name!r}) is None" for name in sorted(reads))
+
+
+def _emit_evaluation(code: _Lines, depth: int, k: int, test: str | None) -> None:
+    """``v`` = the value of flow ``k`` (ERR if it failed, reported), from the absent-inputs memo
+    ``A`` when ``test`` (see :func:`_absent_test`) holds; a value computed there is kept only when
+    the flow succeeded."""
+    if test is None:
+        _emit_call(code, depth, k, None)
+        return
+    body = depth if test == "True" else depth + 1
+    if test != "True":
+        code.add(depth, f"if {test}:")
+    code.add(body, f"v = A[{k}]")
+    code.add(body, "if v is MISS:")
+    _emit_call(code, body + 1, k, f"A[{k}] = v")
+    if test != "True":
+        code.add(depth, "else:")
+        _emit_call(code, depth + 1, k, None)
 
 
 # ====================================================================== inbound
@@ -332,37 +355,14 @@ class InboundPlan(_AbsentMemo):
             else:
                 code.add(2, "ap(v)")
             return
-        reads: frozenset[str] | None
-        memo = reuse = False
-        if src.kind == "expression" and src.expr is not None:
-            reads, memo, reuse = expr_reads(src.expr)
-        elif src.kind == "direct":
-            reads, memo, reuse = frozenset(src.sources), True, True
-        else:  # a constant: already cached per parameter set by the flow itself
-            reads = None
-        if reads is None or "dn" in reads:
-            memo = False  # unknown reads; or the object's DN, which every object has
+        reuse = src.kind == "expression" and src.expr is not None and expr_reads(src.expr)[2]
         first = None
         if reuse and src.expr is not None:
             first = shared.get(src.expr)
             if first is None:
                 shared[src.expr] = k
         evaluate = _Lines()
-        if memo:
-            if reads:
-                test = " and ".join(f"get({name!r}) is None" for name in sorted(reads))
-                evaluate.add(0, f"if {test}:")
-                depth = 1
-            else:
-                depth = 0
-            evaluate.add(depth, f"v = A[{k}]")
-            evaluate.add(depth, "if v is MISS:")
-            _emit_call(evaluate, depth + 1, k, f"A[{k}] = v")
-            if reads:
-                evaluate.add(0, "else:")
-                _emit_call(evaluate, 1, k, None)
-        else:
-            _emit_call(evaluate, 0, k, None)
+        _emit_evaluation(evaluate, 0, k, _absent_test(src))
         if first is not None:
             code.add(1, f"v = d{first}")
             code.add(1, "if v is ERR:")
@@ -539,16 +539,7 @@ class OutboundPlan(_AbsentMemo):
             code.add(1, f"v = get({flow.source!r})")
         elif absent is not None:
             # All inputs absent: the value of the parameter set (computed once, if it succeeds).
-            body = 1
-            if absent != "True":
-                code.add(1, f"if {absent}:")
-                body = 2
-            code.add(body, f"v = A[{k}]")
-            code.add(body, "if v is MISS:")
-            _emit_call(code, body + 1, k, f"A[{k}] = v")
-            if absent != "True":
-                code.add(1, "else:")
-                _emit_call(code, 2, k, None)
+            _emit_evaluation(code, 1, k, absent)
             code.add(1, "if v is not ERR:")
             depth = 2
         else:
