@@ -957,17 +957,33 @@ class Engine:
         mv = self.mv.objects.get(obj.mv_id or "")
         if scopes is None or scopes.dynamic or mv is None:
             return
-        mv_type = mv.object_type
-        plan = self._inbound_plan(space.name, mv_type, in_scope)
+        plan = self._inbound_plan(space.name, mv.object_type, in_scope)
         if plan.generic:
             return
+        entry = self._plan_entry(space, obj, view, params, in_scope, mv.object_type, plan, _ignore_failure)
+        if entry is not None:
+            obj.memo = entry
+
+    def _plan_entry(
+        self,
+        space: ConnectorSpace,
+        obj: CSObject,
+        view: dict[str, Any],
+        params: Any,
+        in_scope: list[CompiledRule],
+        mv_type: str,
+        plan: InboundPlan,
+        fail: Callable[[int, EvalError], None],
+    ) -> tuple[Any, ...] | None:
+        """Run an object's inbound plan: its contributions as kept in ``obj.memo`` (version,
+        epoch, in-scope rules, metaverse type, plan, lineage per rule, items), or None when a flow
+        failed (``fail`` reports it, or not)."""
         ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
-        items, bad = plan.run(view.get, ctx, plan.absent_for(params), _ignore_failure)
+        items, bad = plan.run(view.get, ctx, plan.absent_for(params), fail)
         if bad:
-            return
-        connector = space.name
-        lineages = tuple(Lineage(r.name, connector, obj.dn, r.rule.precedence) for r in plan.rules)
-        obj.memo = (obj.version, self._epoch, in_scope, mv_type, plan, lineages, items)
+            return None
+        lineages = tuple(Lineage(r.name, space.name, obj.dn, r.rule.precedence) for r in plan.rules)
+        return (obj.version, self._epoch, in_scope, mv_type, plan, lineages, items)
 
     def _join_or_project(
         self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], in_scope: list[CompiledRule], fresh: dict[str, bool]
@@ -1226,19 +1242,16 @@ class Engine:
                 inputs.append((space, guid, part))
                 interpreted = True
                 continue
-            ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
             flows = plan.flows
 
             def fail(k: int, exc: EvalError, obj: CSObject = obj, flows: tuple[Any, ...] = flows) -> None:
                 rule, flow = flows[k]
                 self._flow_error(obj, rule, flow, exc)
 
-            items, bad = plan.run(view.get, ctx, plan.absent_for(params), fail)
-            if bad:
+            entry = self._plan_entry(space, obj, view, params, in_scope, mv_type, plan, fail)
+            if entry is None:
                 failed = True
                 continue
-            lineages = tuple(Lineage(r.name, connector, obj.dn, r.rule.precedence) for r in plan.rules)
-            entry = (obj.version, epoch, in_scope, mv_type, plan, lineages, items)
             if not self._in_scopes[(connector, obj.object_type or "")].dynamic:
                 obj.memo = entry
             inputs.append((space, guid, entry))
