@@ -857,9 +857,13 @@ class Engine:
         if obj.export_memory:
             view.update(obj.export_memory)
         pe = obj.pending_export
-        if pe is not None and pe.changes and pe.operation in (PE_ADD, PE_UPDATE, PE_RENAME):
-            # An add stages ~80 values: overlay them in one update, then drop the removed ones.
-            staged = {name: new for name, (_, new) in pe.changes.items()}
+        if pe is None:
+            pass
+        elif pe.added is not None:
+            view.update(pe.added)  # an add: new values only, never None
+        elif pe._changes and pe.operation in (PE_UPDATE, PE_RENAME):
+            # Overlay the staged values in one update, then drop the removed ones.
+            staged = {name: new for name, (_, new) in pe._changes.items()}
             view.update(staged)
             if None in staged.values():
                 for name, new in staged.items():
@@ -1946,7 +1950,7 @@ class Engine:
         space.add(obj)
         self._link(space, obj, mv, rule.name)
         obj.provisioned_by = rule.name
-        obj.pending_export = PendingExport(PE_ADD, dn, None, _add_changes(values), dict(held))
+        obj.pending_export = PendingExport(PE_ADD, dn, None, None, dict(held), _added(values))
         space.touch(obj)
         step.bump("provisioned")
         if len(step.errors) == before and self._reuse and not self._outbound_plan(space.name, object_type, typed, True).once:
@@ -2054,12 +2058,14 @@ class Engine:
         if adding:
             # Not exported yet: the add carries the latest values (and the apply-once ones).
             assert pe is not None
+            staged_values = pe.new_values() if pe.added is None else pe.added
             for target in self._once_targets(space.name, obj.object_type, rules):
-                if target in pe.changes:
-                    values[target] = pe.changes[target][1]
-            changes = _add_changes(values)
-            if not _identical(changes, pe.changes) or not _identical(held, pe.held):
-                pe.changes = changes
+                if target in staged_values:
+                    values[target] = staged_values[target]
+            added = _added(values)
+            if pe.added is None or not _identical(added, pe.added) or not _identical(held, pe.held):
+                pe.changes = {}
+                pe.added = added
                 pe.held = dict(held)
                 space.touch(obj)
             if new_dn and str(new_dn) != obj.dn:
@@ -2123,7 +2129,7 @@ class Engine:
         for obj in pending:
             pe = obj.pending_export
             assert pe is not None
-            changes = {k: new for k, (_, new) in pe.changes.items()}
+            changes = pe.new_values()
             op = ExportOperation(pe.operation, pe.dn, obj.object_type, changes, pe.new_dn)
             try:
                 directory.apply(op)
@@ -2230,11 +2236,11 @@ def _union(current: Any, added: Any, fold: bool) -> Any:
     return out or None
 
 
-def _add_changes(values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """The changes of an add: every target with a value, by name."""
+def _added(values: dict[str, Any]) -> dict[str, Any]:
+    """The values of an add (:attr:`PendingExport.added`): every target with a value, by name."""
     present = [(k, v) for k, v in values.items() if v is not None and v != []]
     present.sort(key=_first)
-    return {k: (None, v) for k, v in present}
+    return dict(present)
 
 
 def _identical(a: Any, b: Any) -> bool:

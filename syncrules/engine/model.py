@@ -10,7 +10,7 @@ stored, so "absent" has one representation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 # Pending import types (what the last import found for a staging object).
@@ -41,19 +41,70 @@ class Lineage(NamedTuple):
     precedence: int
 
 
-@dataclass(slots=True)
 class PendingExport:
     """What the next export will send for one connector-space object.
 
     ``changes`` maps attribute → (old, new); for an add, old is None. A rename sets ``new_dn``.
     Held-back references (target not yet provisioned in this connector) are kept in ``held``.
+
+    An add keeps only its new values (``added``, attribute → value, by name): every person
+    provisioned to Entra ID is an add of ~20 values waiting for the first export, and a pair per
+    value cost 1.3 KB per person at 100,000 people. ``changes`` gives the pairs on demand; the
+    engine's hot paths read ``added``.
     """
 
-    operation: str
-    dn: str
-    new_dn: str | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    held: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("operation", "dn", "new_dn", "_changes", "added", "held")
+
+    def __init__(
+        self,
+        operation: str,
+        dn: str,
+        new_dn: str | None = None,
+        changes: dict[str, tuple[Any, Any]] | None = None,
+        held: dict[str, Any] | None = None,
+        added: dict[str, Any] | None = None,
+    ) -> None:
+        self.operation = operation
+        self.dn = dn
+        self.new_dn = new_dn
+        self._changes = {} if changes is None else changes
+        self.added = added
+        self.held = {} if held is None else held
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        added = self.added
+        if added is not None:
+            return {k: (None, v) for k, v in added.items()}
+        return self._changes
+
+    @changes.setter
+    def changes(self, changes: dict[str, tuple[Any, Any]]) -> None:
+        self._changes = changes
+        self.added = None
+
+    def new_values(self) -> dict[str, Any]:
+        """Attribute → the value the export sends (None: removed), a new dict."""
+        added = self.added
+        if added is not None:
+            return dict(added)
+        return {k: new for k, (_, new) in self._changes.items()}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PendingExport):
+            return NotImplemented
+        return (
+            self.operation == other.operation
+            and self.dn == other.dn
+            and self.new_dn == other.new_dn
+            and self.changes == other.changes
+            and self.held == other.held
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"PendingExport(operation={self.operation!r}, dn={self.dn!r}, new_dn={self.new_dn!r}, changes={self.changes!r}, held={self.held!r})"
 
 
 class CSObject:

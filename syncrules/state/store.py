@@ -33,7 +33,7 @@ import orjson
 
 from syncrules.engine.directory import ChangeRecord, MemoryDirectory, _Entry
 from syncrules.engine.engine import Engine
-from syncrules.engine.model import CSObject, Lineage, MVObject, PendingExport
+from syncrules.engine.model import PE_ADD, CSObject, Lineage, MVObject, PendingExport
 from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
 
 # 2: one row per directory entry and per change-log record (format 1 kept each directory in
@@ -192,7 +192,10 @@ def _unattrs(d: dict[str, Any]) -> dict[str, Any]:
 #   NULL (an add), else [0, {attr: [old, new]}].
 
 
-def _changes(changes: dict[str, tuple[Any, Any]]) -> list[Any]:
+def _changes(pe: PendingExport) -> list[Any]:
+    if pe.added is not None:
+        return [1, _attrs(pe.added)]
+    changes = pe.changes
     for old, _ in changes.values():
         if old is not None:
             return [0, {k: [_refs(a), _refs(b)] for k, (a, b) in changes.items()}]
@@ -214,7 +217,7 @@ def _cs_data(o: CSObject) -> str:
             o.anchor,
             _attrs(o.attrs),
             o.placeholder | o.transient << 1 | o.deleted << 2,
-            None if pe is None else [pe.operation, pe.dn, pe.new_dn, _changes(pe.changes), _attrs(pe.held)],
+            None if pe is None else [pe.operation, pe.dn, pe.new_dn, _changes(pe), _attrs(pe.held)],
             _attrs(o.export_memory),
         ]
     )
@@ -239,11 +242,14 @@ def _cs_from(connector: str, row: str, ops: str) -> CSObject:
     o.provisioned_by = prov
     if pe is not None:
         op, pe_dn, new_dn, (adds, changes), held = pe
-        if adds:
-            decoded = {k: (None, dec(b)) for k, b in changes.items()}
+        if adds and op == PE_ADD:
+            o.pending_export = PendingExport(op, pe_dn, new_dn, None, _unattrs(held), _unattrs(changes))
         else:
-            decoded = {k: (dec(a), dec(b)) for k, (a, b) in changes.items()}
-        o.pending_export = PendingExport(op, pe_dn, new_dn, decoded, _unattrs(held))
+            if adds:
+                decoded = {k: (None, dec(b)) for k, b in changes.items()}
+            else:
+                decoded = {k: (dec(a), dec(b)) for k, (a, b) in changes.items()}
+            o.pending_export = PendingExport(op, pe_dn, new_dn, decoded, _unattrs(held))
     o.export_memory = _unattrs(mem)
     return o
 
