@@ -861,9 +861,9 @@ class Engine:
             pass
         elif pe.added is not None:
             view.update(pe.added)  # an add: new values only, never None
-        elif pe._changes and pe.operation in (PE_UPDATE, PE_RENAME):
+        elif pe.changes and pe.operation in (PE_UPDATE, PE_RENAME):
             # Overlay the staged values in one update, then drop the removed ones.
-            staged = {name: new for name, (_, new) in pe._changes.items()}
+            staged = pe.new_values()
             view.update(staged)
             if None in staged.values():
                 for name, new in staged.items():

@@ -349,11 +349,7 @@ class InboundPlan(_AbsentMemo):
         if flow.source is not None:
             code.add(1, f"v = get({flow.source!r})")
             code.add(1, "if v is not None and v != '':")
-            code.add(2, f"ap({k})")
-            if flow.multi and not flow.is_ref:
-                code.add(2, "ap(v if v.__class__ is list else [v])")
-            else:
-                code.add(2, "ap(v)")
+            InboundPlan._emit_append(code, k, flow, "v.__class__ is list")
             return
         reuse = src.kind == "expression" and src.expr is not None and expr_reads(src.expr)[2]
         first = None
@@ -374,9 +370,15 @@ class InboundPlan(_AbsentMemo):
             if reuse and src.expr is not None:
                 code.add(1, f"d{k} = v")
         code.add(1, "if v is not None and v is not ERR and v != '':")
+        InboundPlan._emit_append(code, k, flow, "v.__class__ is list or v is AN or v is ITF")
+
+    @staticmethod
+    def _emit_append(code: _Lines, k: int, flow: CompiledFlow, as_is: str) -> None:
+        """Contribute slot ``k``'s value ``v``; a multi-valued target gets a list (unless ``as_is``:
+        a list already, or a sentinel that expressions can return)."""
         code.add(2, f"ap({k})")
         if flow.multi and not flow.is_ref:
-            code.add(2, "ap(v if v.__class__ is list or v is AN or v is ITF else [v])")
+            code.add(2, f"ap(v if {as_is} else [v])")
         else:
             code.add(2, "ap(v)")
 

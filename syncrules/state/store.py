@@ -40,7 +40,6 @@ from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
 # one row, rewritten by every save).
 FORMAT = 2
 
-_PLAIN = frozenset({str, int, bool, float, type(None)})
 # Values the JSON encoder passes to _tag (bytes, datetimes) or writes as they are.
 _SIMPLE = frozenset({str, int, bool, float, type(None), bytes, _dt.datetime})
 
