@@ -1284,10 +1284,9 @@ class Engine:
             f_lineage: dict[str, Lineage] = {}
             pairs = iter(entry[6])
             for k, value in zip(pairs, pairs, strict=True):
-                if solo[k] and value.__class__ is not _Special:
+                if solo[k] and value.__class__ is not _Special and value != []:  # (the plan leaves NULL and "" out)
                     target = slot_targets[k]
-                    if value != []:  # the plan leaves NULL and "" out
-                        f_values[target] = value
+                    f_values[target] = value
                     f_lineage[target] = lineages[slot_rules[k]]
                 else:
                     rest.append(k)
@@ -1310,7 +1309,7 @@ class Engine:
                 if affected is not None and slot_targets[k] not in affected:
                     continue  # (most of an unchanged object's contributions)
                 target, key, ri, merge, is_ref, multi = slots[k]
-                if solo is not None and solo[k] and value.__class__ is not _Special:
+                if solo is not None and solo[k] and value.__class__ is not _Special and value != []:
                     writes.append((target, value, lineages[ri]))
                     continue
                 if is_ref:

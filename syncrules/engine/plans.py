@@ -15,7 +15,11 @@ and does, in straight-line code, exactly what the interpreted loop did:
 * an expression that occurs in several in-scope rules (the default rules repeat many between
   "Common" and "Common from Exchange") is evaluated once per object and its value reused; an
   expression that failed is evaluated (and reported) again for each flow, as before;
-* errors are reported in flow order, as the loop did, and a failing flow contributes nothing.
+* errors are reported in flow order, as the loop did, and a failing flow contributes nothing;
+* a target that several of the object's update flows write contributes only up to the first
+  value that stops precedence resolution: the default rules write ~20 attributes of a user
+  twice ("Common" and "Common from Exchange"), and the engine can take that one value as the
+  attribute's value without resolving anything (see ``InboundPlan._emit_first``).
 
 Generated code only ever contains text written here: names and attribute names appear as
 ``repr`` literals, never as identifiers (the rule of docs/codegen.md).
@@ -301,13 +305,24 @@ class InboundPlan(_AbsentMemo):
         # value of the same object can never come first).
         chains = {} if self.generic else _direct_chains(f for r in self.rules for f in r.flows)
         chain_slots: dict[str, list[int]] = {}
+        # The other targets several update flows write (expressions among them): every flow is
+        # evaluated (its errors are reported), but the object contributes values only up to the
+        # first that stops precedence resolution (see _emit_first).
+        groups: dict[str, list[int]] = {}
         if not self.generic:
+            group_targets = _first_wins_targets(f for r in self.rules for f in r.flows) - chains.keys()
             k = 0
             for rule in self.rules:
                 for flow in rule.flows:
                     if flow.target in chains:
                         chain_slots.setdefault(flow.target, []).append(k)
+                    elif flow.target in group_targets:
+                        groups.setdefault(flow.target, []).append(k)
                     k += 1
+            for gi in range(len(groups)):
+                code.add(1, f"w{gi} = True")
+                code.add(1, f"q{gi} = ()")
+            group_of = {target: gi for gi, target in enumerate(groups)}
             for ri, rule in enumerate(self.rules):
                 key = (rule.rule.precedence, rule.order, conn_index)
                 for flow, src in zip(rule.flows, _ir_flows(rule), strict=True):
@@ -317,7 +332,12 @@ class InboundPlan(_AbsentMemo):
                     fns.append(flow.fn)
                     chain = chains.get(flow.target)
                     if chain is None:
-                        self._emit(code, k, flow, src, shared)
+                        gi = group_of.get(flow.target)
+                        self._emit(code, k, flow, src, shared, gi)
+                        if gi is not None and groups[flow.target][-1] == k:
+                            # No value stopped the resolution: what the flows gave, as before.
+                            code.add(1, f"if w{gi} and q{gi}:")
+                            code.add(2, f"out.extend(q{gi})")
                     elif chain[0] is flow:
                         self._emit_chain(code, chain, chain_slots[flow.target])
         code.add(1, "return out, failed")
@@ -329,11 +349,13 @@ class InboundPlan(_AbsentMemo):
         self.ref_targets = frozenset(t for t, _, _, _, is_ref, _ in slots if is_ref)
         # Per slot: the only flow of the plan that writes its target, with update/replace and no
         # reference translation. When this plan is all a metaverse object gets, such a value is
-        # the attribute's value (unless it is a sentinel), without precedence resolution.
-        # A chain contributes at most one value: each of its slots is a sole writer.
+        # the attribute's value (unless it is a sentinel or an empty list), without precedence
+        # resolution. A chain contributes at most one value, and so does a first-wins group
+        # when it contributes a value (otherwise only sentinels and empty lists, which are
+        # resolved): each of their slots counts as a sole writer.
         writers: dict[str, int] = {}
         for target, *_ in slots:
-            writers[target] = 1 if target in chains else writers.get(target, 0) + 1
+            writers[target] = 1 if target in chains or target in groups else writers.get(target, 0) + 1
         self.solo = tuple(
             writers[target] == 1 and not is_ref and merge in ("update", "replace") for target, _, _, merge, is_ref, _ in slots
         )
@@ -345,11 +367,12 @@ class InboundPlan(_AbsentMemo):
         self.run: Callable[..., tuple[list[Any], bool]] = _build(code.text(), ns, "run")
 
     @staticmethod
-    def _emit(code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int]) -> None:
+    def _emit(code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int], group: int | None) -> None:
+        """Evaluate slot ``k`` and contribute its value (``group``: its first-wins group)."""
         if flow.source is not None:
             code.add(1, f"v = get({flow.source!r})")
             code.add(1, "if v is not None and v != '':")
-            InboundPlan._emit_append(code, k, flow, "v.__class__ is list")
+            InboundPlan._emit_append(code, k, flow, "v.__class__ is list", group)
             return
         reuse = src.kind == "expression" and src.expr is not None and expr_reads(src.expr)[2]
         first = None
@@ -370,17 +393,45 @@ class InboundPlan(_AbsentMemo):
             if reuse and src.expr is not None:
                 code.add(1, f"d{k} = v")
         code.add(1, "if v is not None and v is not ERR and v != '':")
-        InboundPlan._emit_append(code, k, flow, "v.__class__ is list or v is AN or v is ITF")
+        InboundPlan._emit_append(code, k, flow, "v.__class__ is list or v is AN or v is ITF", group)
 
     @staticmethod
-    def _emit_append(code: _Lines, k: int, flow: CompiledFlow, as_is: str) -> None:
+    def _emit_append(code: _Lines, k: int, flow: CompiledFlow, as_is: str, group: int | None) -> None:
         """Contribute slot ``k``'s value ``v``; a multi-valued target gets a list (unless ``as_is``:
         a list already, or a sentinel that expressions can return)."""
+        wrap = flow.multi and not flow.is_ref
+        if group is not None:
+            InboundPlan._emit_first(code, k, group, f"v if {as_is} else [v]" if wrap else None)
+            return
         code.add(2, f"ap({k})")
-        if flow.multi and not flow.is_ref:
+        if wrap:
             code.add(2, f"ap(v if {as_is} else [v])")
         else:
             code.add(2, "ap(v)")
+
+    @staticmethod
+    def _emit_first(code: _Lines, k: int, group: int, wrapped: str | None) -> None:
+        """Contribute slot ``k``'s value to its first-wins group: nothing once a value stopped
+        the group (``w<group>`` false); a value (or AuthoritativeNull) stops it; IgnoreThisFlow
+        and empty lists wait in ``q<group>`` and are contributed only if nothing stops the group.
+
+        Why this is exact: update precedence resolution takes the first contribution, in key
+        order, that is a value or AuthoritativeNull, skipping NULLs, empty lists and
+        IgnoreThisFlow. The slots of a group share the object's keys in precedence order and
+        another object's contribution sorts wholly before or after each of them, so a value of
+        this object that follows its own value can never be picked, and what this object gave
+        before that value (sentinels, empty lists) can only be skipped. The group therefore
+        contributes one value, which the engine can take without resolution when this object
+        is the metaverse object's only input (``solo``)."""
+        code.add(2, f"if w{group}:")
+        if wrapped is not None:
+            code.add(3, f"v = {wrapped}")
+        code.add(3, "if v is ITF or v.__class__ is list and not v:")
+        code.add(4, f"q{group} += ({k}, v)")
+        code.add(3, "else:")
+        code.add(4, f"w{group} = False")
+        code.add(4, f"ap({k})")
+        code.add(4, "ap(v)")
 
     @staticmethod
     def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
@@ -429,6 +480,18 @@ def _direct_chains(flows: Iterable[CompiledFlow]) -> dict[str, list[CompiledFlow
         ok = flow.source is not None and not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
         plain[flow.target] = plain.get(flow.target, True) and ok
     return {t: fl for t, fl in by_target.items() if len(fl) > 1 and plain[t]}
+
+
+def _first_wins_targets(flows: Iterable[CompiledFlow]) -> set[str]:
+    """Targets that several flows write, every one an update (or replace) flow without reference
+    translation or apply-once: their precedence resolution is "the first value wins"."""
+    count: dict[str, int] = {}
+    plain: dict[str, bool] = {}
+    for flow in flows:
+        count[flow.target] = count.get(flow.target, 0) + 1
+        ok = not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
+        plain[flow.target] = plain.get(flow.target, True) and ok
+    return {t for t, n in count.items() if n > 1 and plain[t]}
 
 
 def _emit_chain(code: _Lines, depth: int, chain: Sequence[CompiledFlow]) -> None:
