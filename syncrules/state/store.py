@@ -40,12 +40,11 @@ from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
 # one row, rewritten by every save).
 FORMAT = 2
 
-# Values the JSON encoder passes to _tag (bytes, datetimes) or writes as they are.
-_SIMPLE = frozenset({str, int, bool, float, type(None), bytes, _dt.datetime})
-
-
 def _tag(v: Any) -> Any:
-    """The JSON encoder's hook for values JSON has no type for (the tags of :func:`enc`)."""
+    """The JSON encoder's hook for values JSON has no type for (the tags of :func:`enc`), and for
+    references, a ``str`` subclass that orjson hands over here (OPT_PASSTHROUGH_SUBCLASS)."""
+    if isinstance(v, Ref):
+        return {"r": str(v)}
     if isinstance(v, (bytes, bytearray)):
         return {"b": base64.b64encode(bytes(v)).decode("ascii")}
     if isinstance(v, _dt.datetime):
@@ -58,24 +57,41 @@ def _tag(v: Any) -> Any:
 
 
 # Rows are written by the hundred thousand: no key sorting (dicts keep the engine's order, which
-# is deterministic), no circularity check (the data is trees), and the encoder tags bytes and
-# datetimes itself (_tag); only references, a str subclass it would write as a plain string,
-# are tagged beforehand (_refs). The result is what `enc` gives, without a call per value.
+# is deterministic), no circularity check (the data is trees), and the encoder tags what JSON has
+# no type for itself (_tag). The result is what `enc` gives, without a call per value.
 _std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_tag).encode
-# Datetimes go to _tag (orjson would write them as plain strings).
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+# Datetimes and references (a str subclass) go to _tag: orjson would write them as plain strings.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 def _dumps(value: Any) -> str:
-    """One row as compact JSON. orjson writes the same JSON as the standard encoder above, an
-    order of magnitude faster (JSON encoding was a third of the time of a save); what it refuses
-    (an integer beyond 64 bits, a key that is not a string, a string with a lone surrogate, a type
+    """One row as compact JSON. orjson writes the same JSON as the standard encoder, an order of
+    magnitude faster (JSON encoding was a third of the time of a save); what it refuses (an
+    integer beyond 64 bits, a key that is not a string, a string with a lone surrogate, a type
     _tag refuses) goes to the standard encoder, which gives the same result as before or the same
-    error. One difference: a NaN or infinite number, which no directory holds, is saved as null."""
+    error. The standard encoder writes a ``str`` subclass as a plain string without asking
+    _tag, so references are tagged for it beforehand (:func:`_tag_refs`). One difference: a NaN
+    or infinite number, which no directory holds, is saved as null.
+
+    Values are not checked here beyond what the encoders refuse: they come from fixtures, which
+    convert every value to the declared type, and from flows, which return run-time values only
+    (strings, numbers, booleans, bytes, datetimes, references and lists of them). Checking every
+    value's type in Python was a quarter of the time of a save."""
     try:
         return orjson.dumps(value, default=_tag, option=_ORJSON_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return _std_dumps(value)
+        return _std_dumps(_tag_refs(value))
+
+
+def _tag_refs(v: Any) -> Any:
+    """``v`` with every reference in it tagged (``{"r": dn}``), for the standard encoder."""
+    if isinstance(v, Ref):
+        return {"r": str(v)}
+    if isinstance(v, list):
+        return [_tag_refs(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _tag_refs(x) for k, x in v.items()}
+    return v
 
 
 # Rows that exist are updated in place (a REPLACE deletes and re-inserts them, index entry and
@@ -133,42 +149,6 @@ def dec(v: Any) -> Any:
     return v
 
 
-def _refs(v: Any) -> Any:
-    """``v`` with its references tagged (``{"r": dn}``), for ``_dumps``; ``v`` itself when it
-    has none. Refuses what ``enc`` refuses and the encoder would not (dicts, tuples)."""
-    cls = v.__class__
-    if cls in _SIMPLE:
-        return v
-    if cls is Ref:
-        return {"r": str(v)}
-    if cls is list:
-        for x in v:
-            if x.__class__ not in _SIMPLE:
-                return [_refs(y) for y in v]
-        return v
-    if isinstance(v, Ref):
-        return {"r": str(v)}
-    if isinstance(v, (dict, tuple)):
-        raise TypeError(f"cannot save a value of type {type(v).__name__}")
-    if isinstance(v, list):
-        return [_refs(x) for x in v]
-    return v  # the encoder writes it (a subclass of a JSON type) or tags it (_tag) or refuses it
-
-
-def _attrs(d: dict[str, Any]) -> dict[str, Any]:
-    """Values ready for ``_dumps``: the dict itself unless it holds references (most hold none)."""
-    out = None
-    for k, v in d.items():
-        if v.__class__ in _SIMPLE:
-            continue
-        tagged = _refs(v)
-        if tagged is not v:
-            if out is None:
-                out = dict(d)
-            out[k] = tagged
-    return d if out is None else out
-
-
 def _unattrs(d: dict[str, Any]) -> dict[str, Any]:
     for v in d.values():
         if v.__class__ is dict or v.__class__ is list:
@@ -193,12 +173,12 @@ def _unattrs(d: dict[str, Any]) -> dict[str, Any]:
 
 def _changes(pe: PendingExport) -> list[Any]:
     if pe.added is not None:
-        return [1, _attrs(pe.added)]
+        return [1, pe.added]
     changes = pe.changes
     for old, _ in changes.values():
         if old is not None:
-            return [0, {k: [_refs(a), _refs(b)] for k, (a, b) in changes.items()}]
-    return [1, _attrs({k: b for k, (_, b) in changes.items()})]
+            return [0, {k: [a, b] for k, (a, b) in changes.items()}]
+    return [1, {k: b for k, (_, b) in changes.items()}]
 
 
 def _cs_row(o: CSObject) -> tuple[str, str]:
@@ -214,10 +194,10 @@ def _cs_data(o: CSObject) -> str:
             o.dn,
             o.object_type,
             o.anchor,
-            _attrs(o.attrs),
+            o.attrs,
             o.placeholder | o.transient << 1 | o.deleted << 2,
-            None if pe is None else [pe.operation, pe.dn, pe.new_dn, _changes(pe), _attrs(pe.held)],
-            _attrs(o.export_memory),
+            None if pe is None else [pe.operation, pe.dn, pe.new_dn, _changes(pe), pe.held],
+            o.export_memory,
         ]
     )
 
@@ -260,13 +240,21 @@ def _lin(lin: Lineage) -> list[Any]:
 def _lineage(lineage: dict[str, Lineage]) -> list[list[Any]]:
     """Lineage grouped by source: [[rule, connector, dn, precedence, [attribute, ...]], ...]. A
     metaverse object's ~60 attributes come from a handful of rules."""
-    groups: dict[Lineage, list[str]] = {}
+    # Grouped by identity first (the engine shares one Lineage per rule and source object, so
+    # this avoids hashing a tuple of four fields per attribute), then by value.
+    by_id: dict[int, list[Any]] = {}
     for name, lin in lineage.items():
-        found = groups.get(lin)
+        found = by_id.get(id(lin))
         if found is None:
-            groups[lin] = [name]
+            by_id[id(lin)] = [lin, name]
         else:
             found.append(name)
+    groups: dict[Lineage, list[str]] = {}
+    for lin, *names in by_id.values():
+        if lin in groups:  # equal sources held as two objects: one group, in attribute order
+            groups[lin] = [name for name, other in lineage.items() if other == lin]
+        else:
+            groups[lin] = names
     return [[*_lin(lin), names] for lin, names in groups.items()]
 
 
@@ -276,10 +264,10 @@ def _mv_row(m: MVObject) -> str:
         [
             m.id,
             m.object_type,
-            _attrs(m.attrs),
+            m.attrs,
             _lineage(m.lineage),
             m.links,
-            {k: [_refs(v), _lin(lin)] for k, (v, lin) in m.once.items()},
+            {k: [v, _lin(lin)] for k, (v, lin) in m.once.items()},
             m.retry_provisioning,
         ]
     )
@@ -297,13 +285,13 @@ def _mv_from(row: str) -> MVObject:
 
 
 def _entry_row(e: _Entry) -> str:
-    return _dumps([e.dn, e.object_type, _attrs(e.attrs)])
+    return _dumps([e.dn, e.object_type, e.attrs])
 
 
 def _log_row(c: ChangeRecord, shared: bool = False) -> str:
     """[operation, dn, anchor, type, values, new dn]; values 0 (``shared``): the values of the
     entry with that anchor, which the record shares (see MemoryDirectory)."""
-    return _dumps([c.operation, c.dn, c.anchor, c.object_type, 0 if shared else _attrs(c.attrs), c.new_dn])
+    return _dumps([c.operation, c.dn, c.anchor, c.object_type, 0 if shared else c.attrs, c.new_dn])
 
 
 def _dir_meta(d: MemoryDirectory) -> str:
