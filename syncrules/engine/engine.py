@@ -621,7 +621,10 @@ class Engine:
         step = self._step
         assert step is not None
         current = obj.attrs
-        changed = {k for k in attrs.keys() | current.keys() if not _same(attrs.get(k), current.get(k))}
+        # In a fixed order (the imported values', then the removed ones'): the values are set in
+        # this order, and a set's order would differ between processes (string hashing).
+        changed = [k for k, v in attrs.items() if not _same(v, current.get(k))]
+        changed += [k for k, v in current.items() if k not in attrs and not _same(None, v)]
         if obj.export_memory:
             for name, exported in sorted(obj.export_memory.items()):
                 if not _same(attrs.get(name), exported):
@@ -638,10 +641,10 @@ class Engine:
                 space.set_attr(obj, name, attrs.get(name))
             if obj.pending_import in (PI_NONE, PI_DELETE):
                 space.mark(obj, PI_UPDATE)
-            obj.changed = tuple(changed.union(obj.changed)) if obj.changed else tuple(changed)
+            obj.changed = tuple(dict.fromkeys(obj.changed + tuple(changed))) if obj.changed else tuple(changed)
             space.note(obj)
             step.bump("updates")
-            if obj.object_type is not None and changed.intersection(self._ref_attrs.get((space.name, obj.object_type), ())):
+            if obj.object_type is not None and not set(changed).isdisjoint(self._ref_attrs.get((space.name, obj.object_type), ())):
                 self._note_references(space, obj)
         pe = obj.pending_export
         if pe is not None and pe.operation == PE_ADD and obj.anchor is not None:
