@@ -174,7 +174,7 @@ def test_a_group_contributes_its_first_value_only() -> None:
     rules.sort(key=lambda r: r.rule.precedence)
     plan = InboundPlan(rules, 0)
     view = {"x": "a", "t": ["T1"]}
-    items, failed = plan.run(view.get, EvalContext(view, {}), plan.absent_for({}), _no_failure)
+    items, failed = plan.runner({})(view.get, EvalContext(view, {}), _no_failure)
     assert not failed
     pairs = list(zip(items[::2], items[1::2], strict=True))
     label = [(plan.slot_targets[k], v) for k, v in pairs if plan.slot_targets[k] == "label"]
@@ -183,7 +183,7 @@ def test_a_group_contributes_its_first_value_only() -> None:
     assert tags == [("tags", ["T1"])]
     assert all(plan.solo[k] for k, _ in pairs if plan.slot_targets[k] in ("label", "tags"))
     # Without a value the group gives what its flows gave, for the engine to resolve.
-    items, _ = plan.run({}.get, EvalContext({}, {}), plan.absent_for({}), _no_failure)
+    items, _ = plan.runner({})({}.get, EvalContext({}, {}), _no_failure)
     label_items = [v for k, v in zip(items[::2], items[1::2], strict=True) if plan.slot_targets[k] == "label"]
     assert label_items == [IGNORE_THIS_FLOW, IGNORE_THIS_FLOW]
 

@@ -986,7 +986,7 @@ class Engine:
         epoch, in-scope rules, metaverse type, plan, lineage per rule, items), or None when a flow
         failed (``fail`` reports it, or not)."""
         ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
-        items, bad = plan.run(view.get, ctx, plan.absent_for(params), fail)
+        items, bad = plan.runner(params)(view.get, ctx, fail)
         if bad:
             return None
         lineages = tuple(Lineage(r.name, space.name, obj.dn, r.rule.precedence) for r in plan.rules)

@@ -27,10 +27,12 @@ Generated code only ever contains text written here: names and attribute names a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from syncrules.engine.compiled import CompiledFlow, CompiledRule
+from syncrules.evaluate.context import EvalContext
 from syncrules.ir import nodes as ir
 from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvalError
 
@@ -212,7 +214,8 @@ class ScopeSet:
 
 class _AbsentMemo:
     """Per-parameter-set memo of expression results computed with all their inputs absent (see
-    the module docstring): shared by the inbound and the export plans."""
+    the module docstring), filled as objects need them: the export plans' (an inbound plan
+    writes those results into its code, see :meth:`InboundPlan.runner`)."""
 
     __slots__ = ()
     _absent: dict[int, tuple[Mapping[str, Any], list[Any]]]
@@ -269,36 +272,40 @@ def _emit_evaluation(code: _Lines, depth: int, k: int, test: str | None) -> None
 # ====================================================================== inbound
 
 
-class InboundPlan(_AbsentMemo):
+class InboundPlan:
     """The contributions of one set of in-scope inbound rules (of one connector and object type)
     to one metaverse object type.
 
-    ``run(get, ctx, absent, fail)`` returns ``(items, failed)``: ``items`` alternates a slot number
-    and the value that slot contributes (NULL and empty-string results left out; multi-valued
-    targets already lists, except references, which are kept as DNs for the engine to resolve
-    against the current links). ``slots[k]`` is ``(target, key, rule index, merge, is_ref,
-    multi)`` and ``flows[k]`` the ``(rule, flow)`` to name in an error. ``fail(k, exc)`` reports
-    an error of slot ``k``. ``absent`` is the per-parameter-set memo of :meth:`absent_for`.
+    ``runner(params)`` gives the plan's function for one parameter set: ``run(get, ctx, fail)``
+    returns ``(items, failed)``: ``items`` alternates a slot number and the value that slot
+    contributes (NULL and empty-string results left out; multi-valued targets already lists,
+    except references, which are kept as DNs for the engine to resolve against the current
+    links). ``slots[k]`` is ``(target, key, rule index, merge, is_ref, multi)`` and ``flows[k]``
+    the ``(rule, flow)`` to name in an error. ``fail(k, exc)`` reports an error of slot ``k``.
+
+    The function is generated per parameter set because what an expression gives when all its
+    inputs are absent is known for a parameter set (see :func:`_absent_test`): computed once,
+    it is written into the code. Most of a user's ~200 flows read attributes the user does not
+    have (extensionAttribute1-15, the msExch* ones), and most of those give NULL then, so the
+    code for them is one presence test that skips the flow.
 
     A plan with apply-once flows is ``generic``: the engine runs its interpreted loop for it (only
     the default computer rules have such flows, and their values depend on the metaverse object).
     """
 
-    __slots__ = ("rules", "slots", "flows", "run", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules", "_absent", "_width")
+    __slots__ = (
+        "rules", "slots", "flows", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules",
+        "_steps", "_groups", "_tests", "_runs",
+    )  # fmt: skip
 
     def __init__(self, rules: Sequence[CompiledRule], conn_index: int) -> None:
         self.rules = tuple(rules)
         self.generic = any(f.once for r in self.rules for f in r.flows)
-        self._absent: dict[int, tuple[Mapping[str, Any], list[Any]]] = {}
+        self._runs: dict[int, tuple[Mapping[str, Any], Callable[..., tuple[list[Any], bool]]]] = {}
         slots: list[tuple[str, tuple[int, int, int], int, str, bool, bool]] = []
         flows: list[tuple[CompiledRule, CompiledFlow]] = []
-        fns: list[Any] = []
-        code = _Lines()
-        code.add(0, "def run(get, ctx, A, fail):")
-        code.add(1, "out = []")
-        code.add(1, "ap = out.append")
-        code.add(1, "failed = False")
-        shared: dict[ir.Expr, int] = {}  # expression → slot whose value it is kept in (d<slot>)
+        # What the generated code does, in order (see _source): a slot's flow, or a chain.
+        steps: list[tuple[Any, ...]] = []
         # Targets several direct flows write: only the first value (in precedence order) is
         # contributed, the one precedence resolution would pick among this object's flows
         # whatever other objects contribute (their keys interleave, but a value below another
@@ -319,9 +326,6 @@ class InboundPlan(_AbsentMemo):
                     elif flow.target in group_targets:
                         groups.setdefault(flow.target, []).append(k)
                     k += 1
-            for gi in range(len(groups)):
-                code.add(1, f"w{gi} = True")
-                code.add(1, f"q{gi} = ()")
             group_of = {target: gi for gi, target in enumerate(groups)}
             for ri, rule in enumerate(self.rules):
                 key = (rule.rule.precedence, rule.order, conn_index)
@@ -329,18 +333,15 @@ class InboundPlan(_AbsentMemo):
                     k = len(slots)
                     slots.append((flow.target, key, ri, flow.merge, flow.is_ref, flow.multi))
                     flows.append((rule, flow))
-                    fns.append(flow.fn)
                     chain = chains.get(flow.target)
                     if chain is None:
                         gi = group_of.get(flow.target)
-                        self._emit(code, k, flow, src, shared, gi)
-                        if gi is not None and groups[flow.target][-1] == k:
-                            # No value stopped the resolution: what the flows gave, as before.
-                            code.add(1, f"if w{gi} and q{gi}:")
-                            code.add(2, f"out.extend(q{gi})")
+                        steps.append((k, flow, src, gi, gi is not None and groups[flow.target][-1] == k))
                     elif chain[0] is flow:
-                        self._emit_chain(code, chain, chain_slots[flow.target])
-        code.add(1, "return out, failed")
+                        steps.append((chain, chain_slots[flow.target]))
+        self._steps = tuple(steps)
+        self._groups = len(groups)
+        self._tests = tuple(None if f.source is not None else _absent_test(src) for r in self.rules for f, src in zip(r.flows, _ir_flows(r), strict=True))
         self.slots = tuple(slots)
         self.flows = tuple(flows)
         # Every attribute the plan's flows write (whatever they return), and those written by
@@ -362,55 +363,120 @@ class InboundPlan(_AbsentMemo):
         # Per slot, its target and rule index (slots[k][0] and [2], for the engine's tightest loop).
         self.slot_targets = tuple(slot[0] for slot in slots)
         self.slot_rules = tuple(slot[2] for slot in slots)
-        self._width = len(slots)
-        ns = {"F": tuple(fns), "EvalError": EvalError, "MISS": MISS, "ERR": ERR, "AN": AUTHORITATIVE_NULL, "ITF": IGNORE_THIS_FLOW}
-        self.run: Callable[..., tuple[list[Any], bool]] = _build(code.text(), ns, "run")
+
+    def runner(self, params: Mapping[str, Any]) -> Callable[..., tuple[list[Any], bool]]:
+        """The plan's function for one parameter set (parameter sets are a few long-lived dicts:
+        one per connector and partition), generated on first use."""
+        hit = self._runs.get(id(params))
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        absent = self._absent_values(params)
+        ns = {
+            "F": tuple(f.fn for _, f in self.flows),
+            "AV": tuple(absent),
+            "EvalError": EvalError,
+            "ERR": ERR,
+            "AN": AUTHORITATIVE_NULL,
+            "ITF": IGNORE_THIS_FLOW,
+        }
+        run: Callable[..., tuple[list[Any], bool]] = _build(self._source(absent), ns, "run")
+        self._runs[id(params)] = (params, run)
+        return run
+
+    def _absent_values(self, params: Mapping[str, Any]) -> list[Any]:
+        """Per slot, what its expression gives with all its inputs absent (MISS: not known, when
+        it cannot be memoized or fails; a failure is then evaluated and reported per object)."""
+        out = [MISS] * len(self.slots)
+        ctx = EvalContext({}, params)
+        for k, test in enumerate(self._tests):
+            if test is not None:
+                with contextlib.suppress(EvalError):
+                    out[k] = self.flows[k][1].fn(ctx)
+        return out
+
+    def _source(self, absent: Sequence[Any]) -> str:
+        code = _Lines()
+        code.add(0, "def run(get, ctx, fail):")
+        code.add(1, "out = []")
+        code.add(1, "ap = out.append")
+        code.add(1, "failed = False")
+        for gi in range(self._groups):
+            code.add(1, f"w{gi} = True")
+            code.add(1, f"q{gi} = ()")
+        shared: dict[ir.Expr, int] = {}  # expression → slot whose value it is kept in (d<slot>)
+        for step in self._steps:
+            if len(step) == 2:
+                self._emit_chain(code, *step)
+                continue
+            k, flow, src, gi, last = step
+            self._emit(code, k, flow, src, shared, gi, self._tests[k], absent[k])
+            if last:
+                # No value stopped the group's resolution: what the flows gave, as before.
+                code.add(1, f"if w{gi} and q{gi}:")
+                code.add(2, f"out.extend(q{gi})")
+        code.add(1, "return out, failed")
+        return code.text()
 
     @staticmethod
-    def _emit(code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int], group: int | None) -> None:
-        """Evaluate slot ``k`` and contribute its value (``group``: its first-wins group)."""
+    def _emit(
+        code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int], group: int | None, test: str | None, absent: Any
+    ) -> None:
+        """Evaluate slot ``k`` and contribute its value (``group``: its first-wins group; ``test``:
+        its inputs are all absent, and then its value is ``absent`` unless that is MISS)."""
         if flow.source is not None:
             code.add(1, f"v = get({flow.source!r})")
             code.add(1, "if v is not None and v != '':")
-            InboundPlan._emit_append(code, k, flow, "v.__class__ is list", group)
+            InboundPlan._emit_append(code, 1, k, flow, "v.__class__ is list", group)
             return
+        as_is = "v.__class__ is list or v is AN or v is ITF"
         reuse = src.kind == "expression" and src.expr is not None and expr_reads(src.expr)[2]
         first = None
         if reuse and src.expr is not None:
             first = shared.get(src.expr)
             if first is None:
                 shared[src.expr] = k
-        evaluate = _Lines()
-        _emit_evaluation(evaluate, 0, k, _absent_test(src))
         if first is not None:
             code.add(1, f"v = d{first}")
             code.add(1, "if v is ERR:")
-            for line in evaluate.lines:
-                code.add(2, line)
+            _emit_known(code, 2, k, test, absent)
+        elif test is not None and (absent is None or (absent.__class__ is str and absent == "")):
+            # Nothing to contribute when the inputs are absent: evaluate only if one is present.
+            if test != "True":
+                code.add(1, f"if not ({test}):")
+                _emit_call(code, 2, k, None)
+                if reuse:
+                    code.add(2, f"d{k} = v")
+                code.add(2, "if v is not None and v is not ERR and v != '':")
+                InboundPlan._emit_append(code, 2, k, flow, as_is, group)
+            if reuse:
+                if test != "True":
+                    code.add(1, "else:")
+                code.add(2 if test != "True" else 1, f"d{k} = {absent!r}")
+            return
         else:
-            for line in evaluate.lines:
-                code.add(1, line)
-            if reuse and src.expr is not None:
+            _emit_known(code, 1, k, test, absent)
+            if reuse:
                 code.add(1, f"d{k} = v")
         code.add(1, "if v is not None and v is not ERR and v != '':")
-        InboundPlan._emit_append(code, k, flow, "v.__class__ is list or v is AN or v is ITF", group)
+        InboundPlan._emit_append(code, 1, k, flow, as_is, group)
 
     @staticmethod
-    def _emit_append(code: _Lines, k: int, flow: CompiledFlow, as_is: str, group: int | None) -> None:
-        """Contribute slot ``k``'s value ``v``; a multi-valued target gets a list (unless ``as_is``:
-        a list already, or a sentinel that expressions can return)."""
+    def _emit_append(code: _Lines, depth: int, k: int, flow: CompiledFlow, as_is: str, group: int | None) -> None:
+        """Contribute slot ``k``'s value ``v`` (inside the test at ``depth``); a multi-valued
+        target gets a list (unless ``as_is``: a list already, or a sentinel that expressions can
+        return)."""
         wrap = flow.multi and not flow.is_ref
         if group is not None:
-            InboundPlan._emit_first(code, k, group, f"v if {as_is} else [v]" if wrap else None)
+            InboundPlan._emit_first(code, depth + 1, k, group, f"v if {as_is} else [v]" if wrap else None)
             return
-        code.add(2, f"ap({k})")
+        code.add(depth + 1, f"ap({k})")
         if wrap:
-            code.add(2, f"ap(v if {as_is} else [v])")
+            code.add(depth + 1, f"ap(v if {as_is} else [v])")
         else:
-            code.add(2, "ap(v)")
+            code.add(depth + 1, "ap(v)")
 
     @staticmethod
-    def _emit_first(code: _Lines, k: int, group: int, wrapped: str | None) -> None:
+    def _emit_first(code: _Lines, d: int, k: int, group: int, wrapped: str | None) -> None:
         """Contribute slot ``k``'s value to its first-wins group: nothing once a value stopped
         the group (``w<group>`` false); a value (or AuthoritativeNull) stops it; IgnoreThisFlow
         and empty lists wait in ``q<group>`` and are contributed only if nothing stops the group.
@@ -423,15 +489,15 @@ class InboundPlan(_AbsentMemo):
         before that value (sentinels, empty lists) can only be skipped. The group therefore
         contributes one value, which the engine can take without resolution when this object
         is the metaverse object's only input (``solo``)."""
-        code.add(2, f"if w{group}:")
+        code.add(d, f"if w{group}:")
         if wrapped is not None:
-            code.add(3, f"v = {wrapped}")
-        code.add(3, "if v is ITF or v.__class__ is list and not v:")
-        code.add(4, f"q{group} += ({k}, v)")
-        code.add(3, "else:")
-        code.add(4, f"w{group} = False")
-        code.add(4, f"ap({k})")
-        code.add(4, "ap(v)")
+            code.add(d + 1, f"v = {wrapped}")
+        code.add(d + 1, "if v is ITF or v.__class__ is list and not v:")
+        code.add(d + 2, f"q{group} += ({k}, v)")
+        code.add(d + 1, "else:")
+        code.add(d + 2, f"w{group} = False")
+        code.add(d + 2, f"ap({k})")
+        code.add(d + 2, "ap(v)")
 
     @staticmethod
     def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
@@ -450,6 +516,21 @@ class InboundPlan(_AbsentMemo):
         code.add(1, "if v is not None and v != '' and v != []:")
         code.add(2, "ap(c)")
         code.add(2, "ap(v if v.__class__ is list else [v])" if chain[0].multi else "ap(v)")
+
+def _emit_known(code: _Lines, depth: int, k: int, test: str | None, absent: Any) -> None:
+    """``v`` = the value of flow ``k`` (ERR if it failed, reported): ``AV[k]``, the value it has
+    when ``test`` (its inputs are all absent) holds, unless that is not known (MISS)."""
+    if test is None or absent is MISS:
+        _emit_call(code, depth, k, None)
+        return
+    if test == "True":
+        code.add(depth, f"v = AV[{k}]")
+        return
+    code.add(depth, f"if {test}:")
+    code.add(depth + 1, f"v = AV[{k}]")
+    code.add(depth, "else:")
+    _emit_call(code, depth + 1, k, None)
+
 
 def _emit_call(code: _Lines, depth: int, k: int, on_success: str | None) -> None:
     code.add(depth, "try:")
