@@ -1,13 +1,17 @@
-"""Targets that several update flows of one object's rules write (a "first-wins group" of an
-inbound plan) must resolve exactly as the interpreted reference does.
+"""Inbound plans (syncrules.engine.plans.InboundPlan) must give exactly what the interpreted
+reference gives.
 
-The plan contributes such a group's values only up to the first one that stops precedence
-resolution (a value or AuthoritativeNull), and the engine then takes that value without
-resolution when the object is the metaverse object's only input. Both shortcuts are checked here
-against the reference engine (``_reuse`` off) over generated rule sets that mix values, NULL,
-AuthoritativeNull and IgnoreThisFlow in every order, with and without a second connector whose
-contribution sorts between the group's flows, through a full cycle and a delta cycle after a
-change: the metaverse values, their lineage and the errors must be the same.
+First-wins groups: targets that several update flows of one object's rules write. The plan
+contributes such a group's values only up to the first one that stops precedence resolution (a
+value or AuthoritativeNull), and the engine then takes that value without resolution when the
+object is the metaverse object's only input. Both shortcuts are checked against the reference
+engine (``_reuse`` off) over generated rule sets that mix values, NULL, AuthoritativeNull and
+IgnoreThisFlow in every order, with and without a second connector whose contribution sorts
+between the group's flows, through a full cycle and a delta cycle after a change: the metaverse
+values, their lineage and the errors must be the same.
+
+Parameter sets: a plan is generated per parameter set, with the absent-input results of its
+expressions written into the code; partitions with the same shape share the compiled code.
 """
 
 from __future__ import annotations
@@ -190,3 +194,60 @@ def test_a_group_contributes_its_first_value_only() -> None:
 
 def _no_failure(k: int, exc: Exception) -> None:
     raise AssertionError(f"slot {k} failed: {exc}")
+
+
+PARTITIONED = """
+metaverse {
+  object person {
+    sourceAnchor string indexed
+    domain       string
+    label        string
+  }
+}
+connector "ad" {
+  kind active-directory
+  anchor objectGUID
+  partition "DC=one,DC=example" {
+    parameter Domain.FQDN = "one.example"
+  }
+  partition "DC=two,DC=example" {
+    parameter Domain.FQDN = "two.example"
+  }
+  object user {
+    objectGUID string
+    x          string
+  }
+}
+rule "In from AD" {
+  inbound from "ad" user to person
+  link provision
+  precedence 10
+  join { objectGUID = sourceAnchor }
+  flow sourceAnchor <- objectGUID
+  flow domain <- %Domain.FQDN%
+  flow label <- IIF(IsPresent([x]), [x], "none in " & %Domain.FQDN%)
+}
+"""
+
+
+def test_partitions_share_the_generated_code_with_their_own_parameters() -> None:
+    """A plan is specialized per parameter set (absent results written into the code), but two
+    partitions whose absent results have the same shape share one compilation, each with its
+    own values."""
+    result = compile_text(PARTITIONED, "<partitions>")
+    assert result.config is not None and not result.has_errors
+    outcomes = []
+    for reuse in (True, False):
+        ad = MemoryDirectory("ad")
+        ad.add("CN=a,DC=one,DC=example", "user", {"objectGUID": "g1"}, anchor="a1")
+        ad.add("CN=b,DC=two,DC=example", "user", {"objectGUID": "g2", "x": "given"}, anchor="a2")
+        ad.add("CN=c,DC=two,DC=example", "user", {"objectGUID": "g3"}, anchor="a3")
+        engine = Engine(result.config, {"ad": ad}, EngineOptions())
+        engine._reuse = reuse
+        engine.run_cycle("initial", export=False)
+        outcomes.append(sorted((m.attrs["sourceAnchor"], m.attrs["domain"], m.attrs["label"]) for m in engine.mv))
+        if reuse:
+            plans = [p for p in engine._in_plans.values() if p._runs]
+            assert len(plans) == 1 and len(plans[0]._runs) == 2 and len(plans[0]._codes) == 1
+    assert outcomes[0] == [("g1", "one.example", "none in one.example"), ("g2", "two.example", "given"), ("g3", "two.example", "none in two.example")]
+    assert outcomes[0] == outcomes[1]
