@@ -813,6 +813,7 @@ class Engine:
         created = fresh.pop(obj.guid)
         mv = self.mv.objects.get(obj.mv_id or "")
         obj.mv_id = None
+        space.link_version += 1
         obj.link_rule = None
         space.note(obj)
         if mv is None:
@@ -1055,6 +1056,7 @@ class Engine:
         """Join ``obj`` to ``mv`` through ``rule`` (inbound join or projection, outbound join or
         provisioning alike)."""
         obj.mv_id = mv.id
+        space.link_version += 1
         obj.link_rule = rule
         space.note(obj)
         mv.links[space.name] = obj.guid
@@ -1066,6 +1068,7 @@ class Engine:
     def _disconnect(self, space: ConnectorSpace, obj: CSObject, stage_delete: bool = True) -> list[str]:
         mv = self.mv.objects.get(obj.mv_id or "")
         obj.mv_id = None
+        space.link_version += 1
         obj.link_rule = None
         space.note(obj)
         if mv is None:
@@ -1118,6 +1121,7 @@ class Engine:
             if obj is None:
                 continue
             obj.mv_id = None
+            space.link_version += 1
             obj.link_rule = None
             space.note(obj)
             if obj.provisioned_by is not None:
@@ -1304,6 +1308,8 @@ class Engine:
                     else:
                         found.extend(part_entries)
                 continue
+            if affected is not None and entry[4].targets.isdisjoint(affected):
+                continue  # an unchanged object whose contributions are all as before
             slots = entry[4].slots
             slot_targets = entry[4].slot_targets
             lineages = entry[5]
@@ -1366,7 +1372,7 @@ class Engine:
             changed = self._write_mv(mv, writes, contributions, affected, solo is not None)
         for target_id in new_refs:
             self._mv_referrers.setdefault(target_id, set()).add(mv.id)
-        mv.inputs = None if interpreted else (epoch, tuple((guid, entry) for _, guid, entry in inputs))
+        mv.inputs = None if interpreted else (epoch, tuple((guid, entry, space.link_version) for space, guid, entry in inputs))
         return changed
 
     def _fill_mv(
@@ -1448,19 +1454,21 @@ class Engine:
         old = mv.inputs
         if old is None or old[0] is not self._epoch:
             return None
-        before = dict(old[1])
+        before = {guid: (entry, version) for guid, entry, version in old[1]}
         affected: set[str] = set()
-        for _, guid, entry in inputs:
+        for space, guid, entry in inputs:
             plan = entry[4]
             previous = before.pop(guid, None)
-            if previous is entry:
-                if plan.ref_targets:
+            if previous is not None and previous[0] is entry:
+                # Unchanged contributions; its references resolve as before unless a link or
+                # name in its connector space changed since (ConnectorSpace.link_version).
+                if plan.ref_targets and previous[1] != space.link_version:
                     affected |= plan.ref_targets
                 continue
             affected |= plan.targets
             if previous is not None:
-                affected |= previous[4].targets
-        for previous in before.values():
+                affected |= previous[0][4].targets
+        for previous, _ in before.values():
             affected |= previous[4].targets
         return affected
 
@@ -1642,6 +1650,7 @@ class Engine:
                     del mv.links[connector]
                     self.mv.note(mv)
                     obj.mv_id = None
+                    space.link_version += 1
                     obj.link_rule = None
                     space.note(obj)
                     step.bump("disconnectors")
@@ -2009,6 +2018,7 @@ class Engine:
         mv.links.pop(space.name, None)
         self.mv.note(mv)
         obj.mv_id = None
+        space.link_version += 1
         obj.link_rule = None
         space.note(obj)
         self._stage_delete(space, obj)

@@ -207,6 +207,12 @@ class ConnectorSpace(_Indexed):
         self.pending: dict[str, None] = {}
         # Objects that became transient and are waiting for their rename or delete.
         self.transients: dict[str, None] = {}
+        # Changes whenever the answer of "which metaverse object does the object named DN link
+        # to" may change (an object added, removed or renamed, a link made or broken): a
+        # metaverse object whose references from this space were resolved at the same version
+        # would resolve them the same way (see Engine._affected). The engine bumps it when it
+        # sets an object's mv_id.
+        self.link_version = 0
         self._serial = 0
         # For the state store (None: nobody is saving, nothing is recorded): ids of objects
         # added, changed or removed since it last saved this space, and of objects whose
@@ -251,6 +257,7 @@ class ConnectorSpace(_Indexed):
         self.touch(obj)
 
     def add(self, obj: CSObject) -> None:
+        self.link_version += 1
         self.objects[obj.guid] = obj
         if obj.anchor is not None:
             self.by_anchor[obj.anchor] = obj.guid
@@ -271,6 +278,7 @@ class ConnectorSpace(_Indexed):
             self.pending[obj.guid] = None
 
     def remove(self, obj: CSObject) -> None:
+        self.link_version += 1
         self.objects.pop(obj.guid, None)
         self.pending.pop(obj.guid, None)
         self.transients.pop(obj.guid, None)
@@ -304,6 +312,7 @@ class ConnectorSpace(_Indexed):
         self.touch(obj)
 
     def rename(self, obj: CSObject, new_dn: str) -> None:
+        self.link_version += 1
         key = normalize_dn(obj.dn)
         if self.by_dn.get(key) == obj.guid:
             del self.by_dn[key]
