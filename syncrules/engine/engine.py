@@ -698,8 +698,12 @@ class Engine:
         if obj.object_type is None:
             return
         keys: list[str] = []
+        attrs = obj.attrs
         for name in self._ref_attrs.get((space.name, obj.object_type), ()):
-            for dn in values_of(obj.attrs.get(name)):
+            value = attrs.get(name)
+            if value is None:
+                continue  # (most reference attributes of most objects)
+            for dn in value if value.__class__ is list else (value,):
                 key = normalize_dn(str(dn))
                 referrers.setdefault(key, set()).add(obj.guid)
                 keys.append(key)

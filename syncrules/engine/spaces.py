@@ -252,8 +252,9 @@ class ConnectorSpace(_Indexed):
         values = {name: value for name, value in attrs.items() if value is not None and value != [] and value != ""}
         obj.attrs = values
         if self._indexes:
-            for attribute, value in values.items():
-                self._index_set(obj.guid, attribute, None, value)
+            # Only the indexed attributes (a few join attributes of ~20 values).
+            for attribute in self._indexes.keys() & values.keys():
+                self._index_set(obj.guid, attribute, None, values[attribute])
         self.touch(obj)
 
     def add(self, obj: CSObject) -> None:
