@@ -994,7 +994,8 @@ class Engine:
         items, bad = plan.runner(params)(view.get, ctx, fail)
         if bad:
             return None
-        lineages = tuple(Lineage(r.name, space.name, obj.dn, r.rule.precedence) for r in plan.rules)
+        connector, dn = space.name, obj.dn
+        lineages = tuple([_new_lineage(Lineage, (name, connector, dn, precedence)) for name, precedence in plan.lineage_heads])
         return (obj.version, self._epoch, in_scope, mv_type, plan, lineages, items)
 
     def _join_or_project(
@@ -2182,6 +2183,11 @@ class Engine:
 
 
 _FAILED: Any = object()
+
+
+# Lineage(...) without the named tuple's own constructor (a Python function): one per rule for
+# every object whose contributions are computed.
+_new_lineage: Callable[..., Lineage] = tuple.__new__
 
 
 def _dn_order(obj: CSObject) -> tuple[str, str]:

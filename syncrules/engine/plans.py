@@ -298,7 +298,7 @@ class InboundPlan:
     """
 
     __slots__ = (
-        "rules", "slots", "flows", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules",
+        "rules", "slots", "flows", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules", "lineage_heads",
         "_steps", "_groups", "_tests", "_runs", "_codes",
     )  # fmt: skip
 
@@ -368,6 +368,8 @@ class InboundPlan:
         # Per slot, its target and rule index (slots[k][0] and [2], for the engine's tightest loop).
         self.slot_targets = tuple(slot[0] for slot in slots)
         self.slot_rules = tuple(slot[2] for slot in slots)
+        # Per rule, (name, precedence): the rule's part of the lineage of what it contributes.
+        self.lineage_heads = tuple((r.name, r.rule.precedence) for r in self.rules)
 
     def runner(self, params: Mapping[str, Any]) -> Callable[..., tuple[list[Any], bool]]:
         """The plan's function for one parameter set (parameter sets are a few long-lived dicts:
