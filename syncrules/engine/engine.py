@@ -1287,22 +1287,7 @@ class Engine:
         filled: tuple[dict[str, Any], dict[str, Lineage]] | None = None
         rest: list[Any] = []
         if solo is not None and affected is None and not mv.attrs and not mv.lineage:
-            entry = inputs[0][2]
-            plan = entry[4]
-            slot_targets = plan.slot_targets
-            slot_rules = plan.slot_rules
-            lineages = entry[5]
-            f_values: dict[str, Any] = {}
-            f_lineage: dict[str, Lineage] = {}
-            pairs = iter(entry[6])
-            for k, value in zip(pairs, pairs, strict=True):
-                if solo[k] and value.__class__ is not _Special and value != []:  # (the plan leaves NULL and "" out)
-                    target = slot_targets[k]
-                    f_values[target] = value
-                    f_lineage[target] = lineages[slot_rules[k]]
-                else:
-                    rest.append(k)
-                    rest.append(value)
+            f_values, f_lineage, rest = _fill_parts(inputs[0][2])
             filled = (f_values, f_lineage)
         for space, _, entry in inputs:
             if entry.__class__ is dict:
@@ -1394,7 +1379,10 @@ class Engine:
             values: dict[str, Any] = {}
         else:
             values = filled[0]
-            lineage.update(filled[1])
+            if lineage:
+                lineage.update(filled[1])
+            else:
+                mv.lineage = lineage = filled[1]  # (a dict of its own: _fill_parts made it)
         for target, value, source in writes:
             if value is None:
                 continue
@@ -2183,6 +2171,31 @@ class Engine:
 
 
 _FAILED: Any = object()
+
+
+def _fill_parts(entry: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Lineage], list[Any]]:
+    """An object's contributions (a plan entry) as the values and lineage of a metaverse object
+    whose only input it is, plus the contributions that need resolving (sentinels, empty lists,
+    references, targets several of its flows write): the sole writers' values are the
+    attributes' values (see InboundPlan.solo)."""
+    plan = entry[4]
+    solo = plan.solo
+    slot_targets = plan.slot_targets
+    slot_rules = plan.slot_rules
+    lineages = entry[5]
+    f_values: dict[str, Any] = {}
+    f_lineage: dict[str, Lineage] = {}
+    rest: list[Any] = []
+    pairs = iter(entry[6])
+    for k, value in zip(pairs, pairs, strict=True):
+        if solo[k] and value.__class__ is not _Special and value != []:  # (the plan leaves NULL and "" out)
+            target = slot_targets[k]
+            f_values[target] = value
+            f_lineage[target] = lineages[slot_rules[k]]
+        else:
+            rest.append(k)
+            rest.append(value)
+    return f_values, f_lineage, rest
 
 
 # Lineage(...) without the named tuple's own constructor (a Python function): one per rule for
