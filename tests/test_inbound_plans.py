@@ -178,7 +178,7 @@ def test_a_group_contributes_its_first_value_only() -> None:
     rules.sort(key=lambda r: r.rule.precedence)
     plan = InboundPlan(rules, 0)
     view = {"x": "a", "t": ["T1"]}
-    items, failed = plan.runner({})(view.get, EvalContext(view, {}), _no_failure)
+    items, solo_count, failed = plan.runner({})(view.get, EvalContext(view, {}), _no_failure)
     assert not failed
     pairs = list(zip(items[::2], items[1::2], strict=True))
     label = [(plan.slot_targets[k], v) for k, v in pairs if plan.slot_targets[k] == "label"]
@@ -186,10 +186,13 @@ def test_a_group_contributes_its_first_value_only() -> None:
     assert label == [("label", "a")]  # the IgnoreThisFlow before it and the value after it: left out
     assert tags == [("tags", ["T1"])]
     assert all(plan.solo[k] for k, _ in pairs if plan.slot_targets[k] in ("label", "tags"))
+    # Sole writers' values come first: the label and the tags (and the join rule's sourceAnchor).
+    assert {plan.slot_targets[k] for k, _ in pairs[:solo_count]} >= {"label", "tags"}
     # Without a value the group gives what its flows gave, for the engine to resolve.
-    items, _ = plan.runner({})({}.get, EvalContext({}, {}), _no_failure)
+    items, solo_count, _ = plan.runner({})({}.get, EvalContext({}, {}), _no_failure)
     label_items = [v for k, v in zip(items[::2], items[1::2], strict=True) if plan.slot_targets[k] == "label"]
     assert label_items == [IGNORE_THIS_FLOW, IGNORE_THIS_FLOW]
+    assert all(plan.slot_targets[k] != "label" for k in items[0 : 2 * solo_count : 2])  # sentinels are resolved
 
 
 def _no_failure(k: int, exc: Exception) -> None:

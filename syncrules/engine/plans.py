@@ -281,10 +281,12 @@ class InboundPlan:
     to one metaverse object type.
 
     ``runner(params)`` gives the plan's function for one parameter set: ``run(get, ctx, fail)``
-    returns ``(items, failed)``: ``items`` alternates a slot number and the value that slot
-    contributes (NULL and empty-string results left out; multi-valued targets already lists,
+    returns ``(items, solo_count, failed)``: ``items`` alternates a slot number and the value that
+    slot contributes (NULL and empty-string results left out; multi-valued targets already lists,
     except references, which are kept as DNs for the engine to resolve against the current
-    links). ``slots[k]`` is ``(target, key, rule index, merge, is_ref, multi)`` and ``flows[k]``
+    links). The first ``solo_count`` pairs are sole writers' values (``solo``) that are neither a
+    sentinel nor an empty list: when this object is a metaverse object's only input they are its
+    values as they stand, which the engine takes in bulk. ``slots[k]`` is ``(target, key, rule index, merge, is_ref, multi)`` and ``flows[k]``
     the ``(rule, flow)`` to name in an error. ``fail(k, exc)`` reports an error of slot ``k``.
 
     The function is generated per parameter set because what an expression gives when all its
@@ -411,6 +413,8 @@ class InboundPlan:
     def _source(self, absent: Sequence[Any]) -> str:
         code = _Lines()
         code.add(0, "def run(get, ctx, fail):")
+        code.add(1, "sv = []")  # sole writers' values (see runner)
+        code.add(1, "sp = sv.append")
         code.add(1, "out = []")
         code.add(1, "ap = out.append")
         code.add(1, "failed = False")
@@ -423,24 +427,35 @@ class InboundPlan:
                 self._emit_chain(code, *step)
                 continue
             k, flow, src, gi, last = step
-            self._emit(code, k, flow, src, shared, gi, self._tests[k], absent[k])
+            self._emit(code, k, flow, src, shared, gi, self._tests[k], absent[k], self.solo[k])
             if last:
                 # No value stopped the group's resolution: what the flows gave, as before.
                 code.add(1, f"if w{gi} and q{gi}:")
                 code.add(2, f"out.extend(q{gi})")
-        code.add(1, "return out, failed")
+        code.add(1, "n = len(sv) >> 1")  # pairs
+        code.add(1, "sv.extend(out)")
+        code.add(1, "return sv, n, failed")
         return code.text()
 
     @staticmethod
     def _emit(
-        code: _Lines, k: int, flow: CompiledFlow, src: ir.Flow, shared: dict[ir.Expr, int], group: int | None, test: str | None, absent: Any
+        code: _Lines,
+        k: int,
+        flow: CompiledFlow,
+        src: ir.Flow,
+        shared: dict[ir.Expr, int],
+        group: int | None,
+        test: str | None,
+        absent: Any,
+        solo: bool,
     ) -> None:
         """Evaluate slot ``k`` and contribute its value (``group``: its first-wins group; ``test``:
-        its inputs are all absent, and then its value is ``absent`` unless that is MISS)."""
+        its inputs are all absent, and then its value is ``absent`` unless that is MISS; ``solo``:
+        the slot is a sole writer, see runner)."""
         if flow.source is not None:
             code.add(1, f"v = get({flow.source!r})")
             code.add(1, "if v is not None and v != '':")
-            InboundPlan._emit_append(code, 1, k, flow, "v.__class__ is list", group)
+            InboundPlan._emit_append(code, 1, k, flow, "v.__class__ is list", group, solo)
             return
         as_is = "v.__class__ is list or v is AN or v is ITF"
         reuse = src.kind == "expression" and src.expr is not None and expr_reads(src.expr)[2]
@@ -461,7 +476,7 @@ class InboundPlan:
                 if reuse:
                     code.add(2, f"d{k} = v")
                 code.add(2, "if v is not None and v is not ERR and v != '':")
-                InboundPlan._emit_append(code, 2, k, flow, as_is, group)
+                InboundPlan._emit_append(code, 2, k, flow, as_is, group, solo)
             if reuse:
                 if test != "True":
                     code.add(1, "else:")
@@ -472,10 +487,10 @@ class InboundPlan:
             if reuse:
                 code.add(1, f"d{k} = v")
         code.add(1, "if v is not None and v is not ERR and v != '':")
-        InboundPlan._emit_append(code, 1, k, flow, as_is, group)
+        InboundPlan._emit_append(code, 1, k, flow, as_is, group, solo)
 
     @staticmethod
-    def _emit_append(code: _Lines, depth: int, k: int, flow: CompiledFlow, as_is: str, group: int | None) -> None:
+    def _emit_append(code: _Lines, depth: int, k: int, flow: CompiledFlow, as_is: str, group: int | None, solo: bool) -> None:
         """Contribute slot ``k``'s value ``v`` (inside the test at ``depth``); a multi-valued
         target gets a list (unless ``as_is``: a list already, or a sentinel that expressions can
         return)."""
@@ -483,11 +498,17 @@ class InboundPlan:
         if group is not None:
             InboundPlan._emit_first(code, depth + 1, k, group, f"v if {as_is} else [v]" if wrap else None)
             return
-        code.add(depth + 1, f"ap({k})")
+        d = depth + 1
+        if solo:
+            if wrap:
+                code.add(d, f"v = v if {as_is} else [v]")
+            _emit_solo(code, d, str(k), sentinels=flow.source is None)
+            return
+        code.add(d, f"ap({k})")
         if wrap:
-            code.add(depth + 1, f"ap(v if {as_is} else [v])")
+            code.add(d, f"ap(v if {as_is} else [v])")
         else:
-            code.add(depth + 1, "ap(v)")
+            code.add(d, "ap(v)")
 
     @staticmethod
     def _emit_first(code: _Lines, d: int, k: int, group: int, wrapped: str | None) -> None:
@@ -510,8 +531,12 @@ class InboundPlan:
         code.add(d + 2, f"q{group} += ({k}, v)")
         code.add(d + 1, "else:")
         code.add(d + 2, f"w{group} = False")
-        code.add(d + 2, f"ap({k})")
-        code.add(d + 2, "ap(v)")
+        code.add(d + 2, "if v is AN:")
+        code.add(d + 3, f"ap({k})")
+        code.add(d + 3, "ap(v)")
+        code.add(d + 2, "else:")
+        code.add(d + 3, f"sp({k})")
+        code.add(d + 3, "sp(v)")
 
     @staticmethod
     def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
@@ -528,8 +553,19 @@ class InboundPlan:
             code.add(2, f"v = get({source!r})")
             code.add(2, f"c = {k}")
         code.add(1, "if v is not None and v != '' and v != []:")
-        code.add(2, "ap(c)")
-        code.add(2, "ap(v if v.__class__ is list else [v])" if chain[0].multi else "ap(v)")
+        code.add(2, "sp(c)")  # a chain's slots are sole writers, and its value is never empty
+        code.add(2, "sp(v if v.__class__ is list else [v])" if chain[0].multi else "sp(v)")
+
+def _emit_solo(code: _Lines, depth: int, k: str, sentinels: bool) -> None:
+    """Contribute a sole writer's value ``v`` to ``sv`` unless it is a sentinel or an empty list
+    (those are resolved, so they go with the other contributions)."""
+    code.add(depth, "if v is AN or v is ITF or v.__class__ is list and not v:" if sentinels else "if v.__class__ is list and not v:")
+    code.add(depth + 1, f"ap({k})")
+    code.add(depth + 1, "ap(v)")
+    code.add(depth, "else:")
+    code.add(depth + 1, f"sp({k})")
+    code.add(depth + 1, "sp(v)")
+
 
 def _emit_known(code: _Lines, depth: int, k: int, test: str | None, absent: Any) -> None:
     """``v`` = the value of flow ``k`` (ERR if it failed, reported): ``AV[k]``, the value it has
