@@ -652,8 +652,10 @@ class Engine:
             space.touch(obj)
 
     def _replace_attrs(self, space: ConnectorSpace, obj: CSObject, attrs: dict[str, Any]) -> None:
+        """``attrs``: an import's values as :meth:`_typed` gives them (no empty values, a dict of
+        its own), which a new object takes as they are."""
         if not obj.attrs:
-            space.fill_attrs(obj, attrs)
+            space.fill_attrs(obj, attrs, owned=True)
             return
         for name in list(obj.attrs):
             if name not in attrs:

@@ -245,11 +245,16 @@ class ConnectorSpace(_Indexed):
         if noted is not None:
             noted.add(obj.guid)
 
-    def fill_attrs(self, obj: CSObject, attrs: dict[str, Any]) -> None:
+    def fill_attrs(self, obj: CSObject, attrs: dict[str, Any], owned: bool = False) -> None:
         """Give an object that has no values (new, or a placeholder being filled) these values, in
-        one step rather than one :meth:`set_attr` each. Empty values are not stored."""
+        one step rather than one :meth:`set_attr` each. Empty values are not stored. ``owned``:
+        ``attrs`` has no empty values and nobody else keeps it (an import's typed values), so the
+        object takes it as it is."""
         assert not obj.attrs
-        values = {name: value for name, value in attrs.items() if value is not None and value != [] and value != ""}
+        if owned:
+            values = attrs
+        else:
+            values = {name: value for name, value in attrs.items() if value is not None and value != [] and value != ""}
         obj.attrs = values
         if self._indexes:
             # Only the indexed attributes (a few join attributes of ~20 values).
