@@ -25,7 +25,10 @@ _EMPTY: Mapping[str, Any] = {}
 def _utc(now: _dt.datetime | None) -> _dt.datetime:
     if now is None:
         return _dt.datetime.now(UTC)
-    if now.tzinfo is None:
+    tz = now.tzinfo
+    if tz is UTC:
+        return now  # (the engine's clock: one object, no conversion per evaluation context)
+    if tz is None:
         return now.replace(tzinfo=UTC)
     return now.astimezone(UTC)
 
