@@ -20,6 +20,7 @@ it on load.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as _dt
 import gc
 import hashlib
@@ -40,9 +41,18 @@ from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
 # one row, rewritten by every save).
 FORMAT = 2
 
+_b2a_base64 = binascii.b2a_base64
+
+
 def _tag(v: Any) -> Any:
     """The JSON encoder's hook for values JSON has no type for (the tags of :func:`enc`), and for
-    references, a ``str`` subclass that orjson hands over here (OPT_PASSTHROUGH_SUBCLASS)."""
+    references, a ``str`` subclass that orjson hands over here (OPT_PASSTHROUGH_SUBCLASS). The two
+    common cases first, by exact type (a save calls this for every reference and binary value)."""
+    cls = v.__class__
+    if cls is Ref:
+        return {"r": str(v)}
+    if cls is bytes:
+        return {"b": _b2a_base64(v, newline=False).decode("ascii")}
     if isinstance(v, Ref):
         return {"r": str(v)}
     if isinstance(v, (bytes, bytearray)):
