@@ -818,10 +818,7 @@ class Engine:
             return
         created = fresh.pop(obj.guid)
         mv = self.mv.objects.get(obj.mv_id or "")
-        obj.mv_id = None
-        space.link_version += 1
-        obj.link_rule = None
-        space.note(obj)
+        space.set_link(obj, None, None)
         if mv is None:
             return
         if mv.links.get(space.name) == obj.guid:
@@ -990,9 +987,9 @@ class Engine:
         fail: Callable[[int, EvalError], None],
     ) -> tuple[Any, ...] | None:
         """Run an object's inbound plan: its contributions as kept in ``obj.memo`` (version,
-        epoch, in-scope rules, metaverse type, plan, lineage per rule, items, how many of the items
-        come first as sole writers), or None when a flow
-        failed (``fail`` reports it, or not)."""
+        epoch, in-scope rules, metaverse type, plan, lineage per rule, items, how many of the
+        items come first as sole writers), or None when a flow failed (``fail`` reports it, or
+        not)."""
         ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
         items, solo_count, bad = plan.runner(params)(view.get, ctx, fail)
         if bad:
@@ -1063,10 +1060,7 @@ class Engine:
     def _link(self, space: ConnectorSpace, obj: CSObject, mv: MVObject, rule: str) -> None:
         """Join ``obj`` to ``mv`` through ``rule`` (inbound join or projection, outbound join or
         provisioning alike)."""
-        obj.mv_id = mv.id
-        space.link_version += 1
-        obj.link_rule = rule
-        space.note(obj)
+        space.set_link(obj, mv.id, rule)
         mv.links[space.name] = obj.guid
         self.mv.note(mv)
         # Objects whose references to this one could not be resolved can now be.
@@ -1075,10 +1069,7 @@ class Engine:
 
     def _disconnect(self, space: ConnectorSpace, obj: CSObject, stage_delete: bool = True) -> list[str]:
         mv = self.mv.objects.get(obj.mv_id or "")
-        obj.mv_id = None
-        space.link_version += 1
-        obj.link_rule = None
-        space.note(obj)
+        space.set_link(obj, None, None)
         if mv is None:
             return []
         if mv.links.get(space.name) == obj.guid:
@@ -1128,10 +1119,7 @@ class Engine:
             obj = space.objects.get(guid)
             if obj is None:
                 continue
-            obj.mv_id = None
-            space.link_version += 1
-            obj.link_rule = None
-            space.note(obj)
+            space.set_link(obj, None, None)
             if obj.provisioned_by is not None:
                 if self._no_flow(mv, connector, obj.object_type):
                     obj.provisioned_by = None
@@ -1225,8 +1213,8 @@ class Engine:
         epoch = self._epoch
         new_refs: set[str] = set()
         # Per joined object with rules in scope, in connector order: its memo tuple (version,
-        # epoch, in_scope, mv_type, plan, lineages, items, solo count), or for the interpreted loop the
-        # contributions it made.
+        # epoch, in_scope, mv_type, plan, lineages, items, solo count), or for the interpreted
+        # loop the contributions it made.
         inputs: list[tuple[ConnectorSpace, str, Any]] = []
         interpreted = False
         for connector, guid in ordered:
@@ -1645,10 +1633,7 @@ class Engine:
                     # The outbound join rule that made the link is out of scope: disjoin, no delete.
                     del mv.links[connector]
                     self.mv.note(mv)
-                    obj.mv_id = None
-                    space.link_version += 1
-                    obj.link_rule = None
-                    space.note(obj)
+                    space.set_link(obj, None, None)
                     step.bump("disconnectors")
                     ready.extend(self._mv_referrers.get(mv.id, ()))
                 else:
@@ -2013,10 +1998,7 @@ class Engine:
     def _deprovision(self, mv: MVObject, space: ConnectorSpace, obj: CSObject) -> None:
         mv.links.pop(space.name, None)
         self.mv.note(mv)
-        obj.mv_id = None
-        space.link_version += 1
-        obj.link_rule = None
-        space.note(obj)
+        space.set_link(obj, None, None)
         self._stage_delete(space, obj)
         assert self._step is not None
         self._step.bump("deprovisioned")

@@ -213,27 +213,7 @@ class ScopeSet:
         return rules
 
 
-# ====================================================================== absent-inputs memo
-
-
-class _AbsentMemo:
-    """Per-parameter-set memo of expression results computed with all their inputs absent (see
-    the module docstring), filled as objects need them: the export plans' (an inbound plan
-    writes those results into its code, see :meth:`InboundPlan.runner`)."""
-
-    __slots__ = ()
-    _absent: dict[int, tuple[Mapping[str, Any], list[Any]]]
-    _width: int
-
-    def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
-        """The absent-inputs memo for one parameter set (parameter sets are a few long-lived dicts:
-        one per connector and partition)."""
-        hit = self._absent.get(id(params))
-        if hit is not None and hit[0] is params:
-            return hit[1]
-        memo = [MISS] * self._width
-        self._absent[id(params)] = (params, memo)
-        return memo
+# ====================================================================== absent inputs
 
 
 def _absent_test(src: ir.Flow) -> str | None:
@@ -286,8 +266,9 @@ class InboundPlan:
     except references, which are kept as DNs for the engine to resolve against the current
     links). The first ``solo_count`` pairs are sole writers' values (``solo``) that are neither a
     sentinel nor an empty list: when this object is a metaverse object's only input they are its
-    values as they stand, which the engine takes in bulk. ``slots[k]`` is ``(target, key, rule index, merge, is_ref, multi)`` and ``flows[k]``
-    the ``(rule, flow)`` to name in an error. ``fail(k, exc)`` reports an error of slot ``k``.
+    values as they stand, which the engine takes in bulk. ``slots[k]`` is ``(target, key, rule
+    index, merge, is_ref, multi)`` and ``flows[k]`` the ``(rule, flow)`` to name in an error.
+    ``fail(k, exc)`` reports an error of slot ``k``.
 
     The function is generated per parameter set because what an expression gives when all its
     inputs are absent is known for a parameter set (see :func:`_absent_test`): computed once,
@@ -307,12 +288,13 @@ class InboundPlan:
     def __init__(self, rules: Sequence[CompiledRule], conn_index: int) -> None:
         self.rules = tuple(rules)
         self.generic = any(f.once for r in self.rules for f in r.flows)
-        self._runs: dict[int, tuple[Mapping[str, Any], Callable[..., tuple[list[Any], bool]]]] = {}
+        self._runs: dict[int, tuple[Mapping[str, Any], Callable[..., tuple[list[Any], int, bool]]]] = {}
         self._codes: dict[str, CodeType] = {}
         slots: list[tuple[str, tuple[int, int, int], int, str, bool, bool]] = []
         flows: list[tuple[CompiledRule, CompiledFlow]] = []
         # What the generated code does, in order (see _source): a slot's flow, or a chain.
         steps: list[tuple[Any, ...]] = []
+        tests: list[str | None] = []  # per slot, see _absent_test (direct flows: None)
         # Targets several direct flows write: only the first value (in precedence order) is
         # contributed, the one precedence resolution would pick among this object's flows
         # whatever other objects contribute (their keys interleave, but a value below another
@@ -324,7 +306,7 @@ class InboundPlan:
         # first that stops precedence resolution (see _emit_first).
         groups: dict[str, list[int]] = {}
         if not self.generic:
-            group_targets = _first_wins_targets(f for r in self.rules for f in r.flows) - chains.keys()
+            group_targets = _first_wins(f for r in self.rules for f in r.flows).keys() - chains.keys()
             k = 0
             for rule in self.rules:
                 for flow in rule.flows:
@@ -340,6 +322,7 @@ class InboundPlan:
                     k = len(slots)
                     slots.append((flow.target, key, ri, flow.merge, flow.is_ref, flow.multi))
                     flows.append((rule, flow))
+                    tests.append(None if flow.source is not None else _absent_test(src))
                     chain = chains.get(flow.target)
                     if chain is None:
                         gi = group_of.get(flow.target)
@@ -348,7 +331,7 @@ class InboundPlan:
                         steps.append((chain, chain_slots[flow.target]))
         self._steps = tuple(steps)
         self._groups = len(groups)
-        self._tests = tuple(None if f.source is not None else _absent_test(src) for r in self.rules for f, src in zip(r.flows, _ir_flows(r), strict=True))
+        self._tests = tuple(tests)
         self.slots = tuple(slots)
         self.flows = tuple(flows)
         # Every attribute the plan's flows write (whatever they return), and those written by
@@ -373,7 +356,7 @@ class InboundPlan:
         # Per rule, (name, precedence): the rule's part of the lineage of what it contributes.
         self.lineage_heads = tuple((r.name, r.rule.precedence) for r in self.rules)
 
-    def runner(self, params: Mapping[str, Any]) -> Callable[..., tuple[list[Any], bool]]:
+    def runner(self, params: Mapping[str, Any]) -> Callable[..., tuple[list[Any], int, bool]]:
         """The plan's function for one parameter set (parameter sets are a few long-lived dicts:
         one per connector and partition), generated on first use."""
         hit = self._runs.get(id(params))
@@ -395,7 +378,7 @@ class InboundPlan:
         code = self._codes.get(source)
         if code is None:
             code = self._codes[source] = compile(source, "<syncrules.engine plan run>", "exec")
-        run: Callable[..., tuple[list[Any], bool]] = _define(code, ns, "run")
+        run: Callable[..., tuple[list[Any], int, bool]] = _define(code, ns, "run")
         self._runs[id(params)] = (params, run)
         return run
 
@@ -541,17 +524,7 @@ class InboundPlan:
     @staticmethod
     def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
         """The first value among the chain's sources, contributed by the slot that read it."""
-        first: dict[str, int] = {}
-        for flow, k in zip(chain, ks, strict=True):
-            assert flow.source is not None
-            first.setdefault(flow.source, k)
-        items = list(first.items())
-        code.add(1, f"v = get({items[0][0]!r})")
-        code.add(1, f"c = {items[0][1]}")
-        for source, k in items[1:]:
-            code.add(1, "if v is None or v == '' or v == []:")
-            code.add(2, f"v = get({source!r})")
-            code.add(2, f"c = {k}")
+        _emit_chain(code, 1, chain, ks)
         code.add(1, "if v is not None and v != '' and v != []:")
         code.add(2, "sp(c)")  # a chain's slots are sole writers, and its value is never empty
         code.add(2, "sp(v if v.__class__ is list else [v])" if chain[0].multi else "sp(v)")
@@ -597,48 +570,50 @@ def _emit_call(code: _Lines, depth: int, k: int, on_success: str | None) -> None
 # ====================================================================== chains
 
 
-def _direct_chains(flows: Iterable[CompiledFlow]) -> dict[str, list[CompiledFlow]]:
-    """Targets that several flows write, every one a single-source direct flow (no reference,
-    update or replace): their precedence resolution is "the first value wins" (a direct flow
-    never returns AuthoritativeNull or IgnoreThisFlow, and cannot fail), which a plan can do
-    inline, reading the sources one after the other until one has a value. The default Entra ID
-    export rules write ~60 attributes of a user this way (the same attribute from the Identity,
-    ExchangeOnline, SharePointOnline... rules). Flows in the plan's (precedence) order."""
+def _first_wins(flows: Iterable[CompiledFlow]) -> dict[str, list[CompiledFlow]]:
+    """Targets that several flows write, every one an update (or replace) flow without reference
+    translation or apply-once: their precedence resolution is "the first value wins". Flows in
+    the plan's (precedence) order."""
     by_target: dict[str, list[CompiledFlow]] = {}
     plain: dict[str, bool] = {}
     for flow in flows:
         by_target.setdefault(flow.target, []).append(flow)
-        ok = flow.source is not None and not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
+        ok = not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
         plain[flow.target] = plain.get(flow.target, True) and ok
     return {t: fl for t, fl in by_target.items() if len(fl) > 1 and plain[t]}
 
 
-def _first_wins_targets(flows: Iterable[CompiledFlow]) -> set[str]:
-    """Targets that several flows write, every one an update (or replace) flow without reference
-    translation or apply-once: their precedence resolution is "the first value wins"."""
-    count: dict[str, int] = {}
-    plain: dict[str, bool] = {}
-    for flow in flows:
-        count[flow.target] = count.get(flow.target, 0) + 1
-        ok = not flow.is_ref and flow.merge in ("update", "replace") and not flow.once and flow.target != "dn"
-        plain[flow.target] = plain.get(flow.target, True) and ok
-    return {t for t, n in count.items() if n > 1 and plain[t]}
+def _direct_chains(flows: Iterable[CompiledFlow]) -> dict[str, list[CompiledFlow]]:
+    """The first-wins targets whose flows are all single-source direct flows: a direct flow never
+    returns AuthoritativeNull or IgnoreThisFlow and cannot fail, so a plan can resolve them
+    inline, reading the sources one after the other until one has a value. The default Entra ID
+    export rules write ~60 attributes of a user this way (the same attribute from the Identity,
+    ExchangeOnline, SharePointOnline... rules)."""
+    return {t: fl for t, fl in _first_wins(flows).items() if all(f.source is not None for f in fl)}
 
 
-def _emit_chain(code: _Lines, depth: int, chain: Sequence[CompiledFlow]) -> None:
+def _emit_chain(code: _Lines, depth: int, chain: Sequence[CompiledFlow], slots: Sequence[int] | None = None) -> None:
     """``v`` = the first value (not NULL, not empty) of the chain's sources, else what the last
-    one held (NULL or empty)."""
-    sources = list(dict.fromkeys(f.source for f in chain))
-    code.add(depth, f"v = get({sources[0]!r})")
-    for source in sources[1:]:
-        code.add(depth, "if v is None or v == '' or v == []:")
-        code.add(depth + 1, f"v = get({source!r})")
+    one held (NULL or empty); with ``slots`` (the chain's slot numbers), ``c`` = the slot of the
+    first flow that read that source."""
+    first: dict[str, int] = {}
+    for i, flow in enumerate(chain):
+        assert flow.source is not None
+        first.setdefault(flow.source, i if slots is None else slots[i])
+    for i, (source, k) in enumerate(first.items()):
+        d = depth
+        if i:
+            code.add(depth, "if v is None or v == '' or v == []:")
+            d += 1
+        code.add(d, f"v = get({source!r})")
+        if slots is not None:
+            code.add(d, f"c = {k}")
 
 
 # ====================================================================== outbound
 
 
-class OutboundPlan(_AbsentMemo):
+class OutboundPlan:
     """Export flow values of one set of in-scope outbound rules for one target object type.
 
     ``run(get, ctx, refs, fail)`` returns None when a flow failed, else ``(values, held,
@@ -669,7 +644,7 @@ class OutboundPlan(_AbsentMemo):
                     plan.append((r, f))
                     sources.append(src)
         self.flows = tuple(plan)
-        self._absent = {}
+        self._absent: dict[int, tuple[Mapping[str, Any], list[Any]]] = {}
         self._width = len(plan)
         writers: dict[str, int] = {}
         for _, f in plan:
@@ -725,6 +700,18 @@ class OutboundPlan(_AbsentMemo):
             "ITF": IGNORE_THIS_FLOW,
         }
         self.run: Callable[..., tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]]] | None] = _build(code.text(), ns, "run")
+
+    def absent_for(self, params: Mapping[str, Any]) -> list[Any]:
+        """The memo of results computed with all their inputs absent, for one parameter set
+        (parameter sets are a few long-lived dicts: one per connector and partition), filled as
+        objects need them. (An inbound plan writes those results into its code instead, see
+        :meth:`InboundPlan.runner`.)"""
+        hit = self._absent.get(id(params))
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        memo = [MISS] * self._width
+        self._absent[id(params)] = (params, memo)
+        return memo
 
     @staticmethod
     def _emit(code: _Lines, k: int, flow: CompiledFlow, simple: bool, absent: str | None) -> None:

@@ -210,8 +210,8 @@ class ConnectorSpace(_Indexed):
         # Changes whenever the answer of "which metaverse object does the object named DN link
         # to" may change (an object added, removed or renamed, a link made or broken): a
         # metaverse object whose references from this space were resolved at the same version
-        # would resolve them the same way (see Engine._affected). The engine bumps it when it
-        # sets an object's mv_id.
+        # would resolve them the same way (see Engine._affected). add, remove, rename and
+        # set_link change it.
         self.link_version = 0
         self._serial = 0
         # For the state store (None: nobody is saving, nothing is recorded): ids of objects
@@ -316,6 +316,14 @@ class ConnectorSpace(_Indexed):
         if anchor is not None:
             self.by_anchor[anchor] = obj.guid
         self.touch(obj)
+
+    def set_link(self, obj: CSObject, mv_id: str | None, rule: str | None) -> None:
+        """Link ``obj`` to a metaverse object through ``rule``, or unlink it (None, None): the
+        one place an object's link changes, so that ``link_version`` follows every change."""
+        obj.mv_id = mv_id
+        obj.link_rule = rule
+        self.link_version += 1
+        self.note(obj)
 
     def rename(self, obj: CSObject, new_dn: str) -> None:
         self.link_version += 1

@@ -46,17 +46,11 @@ _b2a_base64 = binascii.b2a_base64
 
 def _tag(v: Any) -> Any:
     """The JSON encoder's hook for values JSON has no type for (the tags of :func:`enc`), and for
-    references, a ``str`` subclass that orjson hands over here (OPT_PASSTHROUGH_SUBCLASS). The two
-    common cases first, by exact type (a save calls this for every reference and binary value)."""
-    cls = v.__class__
-    if cls is Ref:
-        return {"r": str(v)}
-    if cls is bytes:
-        return {"b": _b2a_base64(v, newline=False).decode("ascii")}
+    references, a ``str`` subclass that orjson hands over here (OPT_PASSTHROUGH_SUBCLASS)."""
     if isinstance(v, Ref):
         return {"r": str(v)}
     if isinstance(v, (bytes, bytearray)):
-        return {"b": base64.b64encode(bytes(v)).decode("ascii")}
+        return {"b": _b2a_base64(v, newline=False).decode("ascii")}
     if isinstance(v, _dt.datetime):
         return {"t": v.isoformat()}
     if v is AUTHORITATIVE_NULL:
