@@ -69,7 +69,10 @@ def _flat(e: ast.Expr) -> str:
     if isinstance(e, ast.Call):
         return f"{e.func.text}({', '.join(_flat(a) for a in e.args)})"
     if isinstance(e, ast.Unary):
-        return f"{e.op}{_operand(e.operand, 7, False, _flat)}"
+        operand = _operand(e.operand, 7, False, _flat)
+        # A negation of a negation (or of a negative number) reads "- -x": the same tree as
+        # "--x" when parsed again, where parentheses would add a node the source did not have.
+        return f"{e.op} {operand}" if operand.startswith("-") else f"{e.op}{operand}"
     if isinstance(e, ast.Binary):
         p = _PREC[e.op]
         return f"{_operand(e.left, p, False, _flat)} {e.op} {_operand(e.right, p, True, _flat)}"
@@ -86,8 +89,6 @@ def _operand(e: ast.Expr, parent: int, right: bool, render: Any) -> str:
     if isinstance(e, ast.Binary):
         p = _PREC[e.op]
         wrap = p < parent or (right and p == parent) or parent == 7
-    elif (isinstance(e, ast.Unary) or (isinstance(e, ast.NumberLit) and e.value < 0)) and parent == 7:
-        wrap = True
     return str(render(ast.Paren(e, e.span) if wrap else e))
 
 
