@@ -28,9 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncrules.compiler import compile_paths
-from syncrules.engine import Engine, EngineOptions, MemoryDirectory
+from syncrules.engine import Engine, EngineOptions, MemoryDirectory, spaces
+from syncrules.engine import engine as engine_module
 from syncrules.ir import nodes as ir
 from syncrules.state import store as state_store
 
@@ -345,3 +348,25 @@ def test_one_change_to_a_referenced_object_is_seen_by_its_referrers(config: ir.C
         snapshots.append(_dump(engine, directories))
     for key in snapshots[1]:
         assert snapshots[0][key] == snapshots[1][key], key
+
+
+@given(st.text(max_size=40))
+def test_generated_ids_are_rfc4122_name_based(name: str) -> None:
+    """The engine's ids are built from the hex digest directly; they must still be exactly the
+    version-5 UUIDs (documented in docs/engine.md) that the uuid module gives."""
+    assert spaces.name_uuid(name) == str(uuid.uuid5(spaces._NAMESPACE, name))
+
+
+@given(st.lists(st.sampled_from(["smtp:a@x", "SMTP:A@x", "smtp:b@x", "x500:c", b"\x01", 7]), max_size=5), st.booleans())
+def test_a_merge_with_nothing_added_keeps_the_current_values_once(current: list[Any], fold: bool) -> None:
+    """``_union``'s shortcut for nothing added gives what the general loop gives."""
+    expected: list[Any] = []
+    seen: set[Any] = set()
+    for value in current:
+        key = value.lower() if fold and isinstance(value, str) else value
+        if key not in seen:
+            seen.add(key)
+            expected.append(value)
+    result = engine_module._union(current, None, fold)
+    assert result == (expected or None)
+    assert result is not current

@@ -220,6 +220,7 @@ class Engine:
         self._in_plans: dict[tuple[Any, ...], InboundPlan] = {}
         self._out_plans: dict[tuple[Any, ...], tuple[list[CompiledRule], OutboundPlan]] = {}
         self._typed_lists: dict[tuple[Any, ...], list[CompiledRule]] = {}
+        self._out_joins: dict[int, tuple[list[CompiledRule], Any]] = {}
         self._keep: list[list[CompiledRule]] = []
         self._required_attrs: dict[tuple[str, str], tuple[str, ...]] = {}
         # (metaverse type, attribute) → connectors whose outbound rules read it; a connector with
@@ -1959,22 +1960,12 @@ class Engine:
         """
         step = self._step
         assert step is not None
-        joiners = [r for r in in_scope if r.has_join]
-        if not joiners:
+        conflict, joins = self._out_join_rules(in_scope)
+        if conflict:
+            names = ", ".join(repr(r.name) for r in conflict)
+            self._error(mv, conflict[1].name, None, E_MULTIPLE_JOIN_RULES, f"outbound rules with different join criteria are in scope: {names}")
             return False
-        # Rules for different object types of the target space are separate joins (the default
-        # rules join a person to an AD user, contact or inetOrgPerson by type); within one type
-        # the criteria must be the same.
-        by_type: dict[str, list[CompiledRule]] = {}
-        for rule in joiners:
-            by_type.setdefault(rule.rule.target_type, []).append(rule)
-        for rules in by_type.values():
-            if len({r.join for r in rules}) > 1:
-                names = ", ".join(repr(r.name) for r in rules)
-                self._error(mv, rules[1].name, None, E_MULTIPLE_JOIN_RULES, f"outbound rules with different join criteria are in scope: {names}")
-                return False
-        for object_type, rules in by_type.items():
-            rule = rules[0]
+        for object_type, rule in joins:
             for group in rule.join:
                 candidates: set[str] | None = None
                 for clause in group:
@@ -1994,6 +1985,27 @@ class Engine:
                     step.bump("joins")
                     return True
         return False
+
+    def _out_join_rules(self, in_scope: list[CompiledRule]) -> tuple[list[CompiledRule] | None, tuple[tuple[str, CompiledRule], ...]]:
+        """The outbound joins of a combination of rules in scope: (rules whose criteria conflict,
+        or None; the joining rule per target object type). Rules for different object types of
+        the target space are separate joins (the default rules join a person to an AD user,
+        contact or inetOrgPerson by type); within one type the criteria must be the same.
+
+        Kept per combination (the lists a ScopeSet returns, compared by identity): comparing the
+        criteria hashes every clause, which cost more than the join lookups themselves."""
+        hit = self._out_joins.get(id(in_scope)) if self._reuse else None
+        if hit is not None and hit[0] is in_scope:
+            return hit[1]
+        by_type: dict[str, list[CompiledRule]] = {}
+        for rule in in_scope:
+            if rule.has_join:
+                by_type.setdefault(rule.rule.target_type, []).append(rule)
+        conflict = next((rules for rules in by_type.values() if len({r.join for r in rules}) > 1), None)
+        result = (conflict, tuple((object_type, rules[0]) for object_type, rules in by_type.items()))
+        if self._reuse:
+            self._out_joins[id(in_scope)] = (in_scope, result)
+        return result
 
     def _deprovision(self, mv: MVObject, space: ConnectorSpace, obj: CSObject) -> None:
         mv.links.pop(space.name, None)
@@ -2244,6 +2256,10 @@ def _ignore_failure(_k: int, _exc: EvalError) -> None:
 
 def _union(current: Any, added: Any, fold: bool) -> Any:
     """Current values plus added ones, without duplicates (ignoring case if ``fold``)."""
+    # Nothing added (the usual case: a user's proxyAddresses written back before Entra ID has
+    # contributed any): the current values, unless some of them repeat.
+    if added is None and current.__class__ is list and current and len({v.lower() if fold and isinstance(v, str) else v for v in current}) == len(current):
+        return list(current)
     out: list[Any] = []
     seen: set[Any] = set()
     for v in values_of(current) + values_of(added):

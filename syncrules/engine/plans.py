@@ -33,6 +33,7 @@ from types import CodeType
 from typing import Any
 
 from syncrules.engine.compiled import CompiledFlow, CompiledRule
+from syncrules.engine.scope import clause_source
 from syncrules.evaluate.context import EvalContext
 from syncrules.ir import nodes as ir
 from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, EvalError
@@ -192,7 +193,8 @@ class ScopeSet:
                         ci = index[clause] = len(preds)
                         preds.append(pred)
                     body.add(depth, f"if c{ci} is U:")
-                    body.add(depth + 1, f"c{ci} = P[{ci}](attrs, dn, params, member_of)")
+                    for offset, line in clause_source(clause, pred, f"c{ci}", f"P[{ci}](attrs, dn, params, member_of)"):
+                        body.add(depth + 1 + offset, line)
                     body.add(depth, f"if c{ci}:")
                     depth += 1
                 body.add(depth, f"m |= {bit}")

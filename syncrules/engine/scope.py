@@ -163,6 +163,59 @@ def compile_clause(clause: ir.ScopeClause) -> Predicate:
     return predicate
 
 
+# Operators whose test on a non-empty string is one string operation on its lower-case form.
+_STRING_TESTS = {
+    "EQUAL": "{x}.lower() == {want}",
+    "NOTEQUAL": "{x}.lower() != {want}",
+    "STARTSWITH": "{x}.lower().startswith({want})",
+    "NOTSTARTSWITH": "not {x}.lower().startswith({want})",
+    "ENDSWITH": "{x}.lower().endswith({want})",
+    "NOTENDSWITH": "not {x}.lower().endswith({want})",
+    "CONTAINS": "{want} in {x}.lower()",
+    "NOTCONTAINS": "{want} not in {x}.lower()",
+}
+
+
+def _ignore_membership(_dn: str) -> bool:
+    return False
+
+
+def clause_source(clause: ir.ScopeClause, pred: Predicate, target: str, call: str) -> list[tuple[int, str]]:
+    """Python lines (relative depth, text) that set ``target`` to what ``pred`` (the compiled
+    ``clause``) returns, for generated code where ``attrs`` is the object's values and ``call``
+    is the expression calling ``pred``.
+
+    Scoping runs for every rule and object, and the default rules' clauses are mostly a string
+    compared with a constant or an absent attribute: those cases are decided inline, and every
+    other value falls back to ``call``. The inline results for an absent value and for the two
+    booleans are what ``pred`` itself returns for them, so they cannot disagree with it; a
+    string's is the same test as :func:`_positive`'s for a ``str`` (whose lower-case form is
+    compared with the clause value's, numbers or not). Clauses on the DN, with parameters or
+    about group membership always call ``pred``.
+    """
+    raw = clause.value or ""
+    attr = clause.attribute
+    op = clause.operator
+    if attr is None or attr.lower() == "dn" or "%" in raw or op in ("ISMEMBEROF", "ISNOTMEMBEROF"):
+        return [(0, f"{target} = {call}")]
+    no_params: dict[str, Any] = {}
+    absent = bool(pred({}, "", no_params, _ignore_membership))
+    lines = [(0, f"x = attrs.get({attr!r})"), (0, "if x is None:"), (1, f"{target} = {absent!r}")]
+    if op in ("ISNULL", "ISNOTNULL"):
+        lines += [(0, 'elif x.__class__ is str and x:'), (1, f"{target} = {op == 'ISNOTNULL'!r}")]
+    elif op in _STRING_TESTS:
+        test = _STRING_TESTS[op].format(x="x", want=repr(raw.lower()))
+        lines += [(0, 'elif x.__class__ is str and x:'), (1, f"{target} = {test}")]
+    elif op in ("ISBITSET", "ISBITNOTSET") and _number(raw) is not None:
+        mask = _number(raw)
+        compare = "==" if op == "ISBITSET" else "!="
+        lines += [(0, "elif x.__class__ is int:"), (1, f"{target} = x & {mask!r} {compare} {mask!r}")]
+    for flag in (True, False):
+        lines += [(0, f"elif x is {flag!r}:"), (1, f"{target} = {bool(pred({attr: flag}, '', no_params, _ignore_membership))!r}")]
+    lines += [(0, "else:"), (1, f"{target} = {call}")]
+    return lines
+
+
 def _substituted(raw: str, params: Mapping[str, Any]) -> str:
     if "%" not in raw:
         return raw

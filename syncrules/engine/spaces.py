@@ -22,12 +22,14 @@ _NAMESPACE_BYTES = _NAMESPACE.bytes
 
 def name_uuid(name: str) -> str:
     """``str(uuid.uuid5(_NAMESPACE, name))`` without building a UUID object: every object the
-    engine creates gets one of these ids, and the UUID class's checks cost more than the hash."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])  # noqa: S324 - RFC 4122 name-based id
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    engine creates gets one of these ids, and the UUID class's checks cost more than the hash.
+    The version and variant bits are set on the hex digits: the version digit is ``5``, and the
+    variant keeps the two low bits of its digit under ``10`` (``8``, ``9``, ``a`` or ``b``)."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).hexdigest()  # noqa: S324 - RFC 4122 name-based id
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 _SEPARATOR_SPACES = re.compile(r" *([,=+]) *")
