@@ -110,6 +110,23 @@ def split_dn(dn: str) -> tuple[tuple[str, str], ...]:
         return ()
     if "\\" in dn or '"' in dn:
         return _split_dn_slow(dn)
+    # The first component, then the parent from a cache of its own: every user's DN is new, but
+    # its parent (the OU) recurs, and reading it again was most of the cost. Without escapes each
+    # "," separates components, so this is _split_dn_fast's result; a malformed DN (an empty or
+    # bad component anywhere) is read whole, for the error that names the whole DN.
+    first, comma, parent = dn.partition(",")
+    if comma and parent.strip():
+        typ, eq, value = first.partition("=")
+        if eq and (_TYPE_OK.get(typ) or _type_ok(typ)):
+            try:
+                return ((typ.strip(), value.strip(" ")), *_split_parent(parent))
+            except EvalError:
+                pass
+    return _split_dn_fast(dn)
+
+
+@lru_cache(maxsize=1024)
+def _split_parent(dn: str) -> tuple[tuple[str, str], ...]:
     return _split_dn_fast(dn)
 
 

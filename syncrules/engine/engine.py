@@ -1065,8 +1065,10 @@ class Engine:
         mv.links[space.name] = obj.guid
         self.mv.note(mv)
         # Objects whose references to this one could not be resolved can now be.
-        for guid in self._cs_referrers[space.name].get(normalize_dn(obj.dn), ()):
-            self._touch(space, guid)
+        referrers = self._cs_referrers[space.name]
+        if referrers:
+            for guid in referrers.get(normalize_dn(obj.dn), ()):
+                self._touch(space, guid)
 
     def _disconnect(self, space: ConnectorSpace, obj: CSObject, stage_delete: bool = True) -> list[str]:
         mv = self.mv.objects.get(obj.mv_id or "")
