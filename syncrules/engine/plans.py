@@ -438,6 +438,14 @@ class InboundPlan:
         its inputs are all absent, and then its value is ``absent`` unless that is MISS; ``solo``:
         the slot is a sole writer, see runner)."""
         if flow.source is not None:
+            if group is not None:
+                # A direct flow cannot fail: once its group is stopped it need not even read.
+                code.add(1, f"if w{group}:")
+                code.add(2, f"v = get({flow.source!r})")
+                code.add(2, "if v is not None and v != '':")
+                wrap = flow.multi and not flow.is_ref
+                InboundPlan._emit_first(code, 3, k, group, "v if v.__class__ is list else [v]" if wrap else None, checked=True)
+                return
             code.add(1, f"v = get({flow.source!r})")
             code.add(1, "if v is not None and v != '':")
             InboundPlan._emit_append(code, 1, k, flow, "v.__class__ is list", group, solo)
@@ -496,7 +504,7 @@ class InboundPlan:
             code.add(d, "ap(v)")
 
     @staticmethod
-    def _emit_first(code: _Lines, d: int, k: int, group: int, wrapped: str | None) -> None:
+    def _emit_first(code: _Lines, d: int, k: int, group: int, wrapped: str | None, checked: bool = False) -> None:
         """Contribute slot ``k``'s value to its first-wins group: nothing once a value stopped
         the group (``w<group>`` false); a value (or AuthoritativeNull) stops it; IgnoreThisFlow
         and empty lists wait in ``q<group>`` and are contributed only if nothing stops the group.
@@ -508,20 +516,23 @@ class InboundPlan:
         this object that follows its own value can never be picked, and what this object gave
         before that value (sentinels, empty lists) can only be skipped. The group therefore
         contributes one value, which the engine can take without resolution when this object
-        is the metaverse object's only input (``solo``)."""
-        code.add(d, f"if w{group}:")
+        is the metaverse object's only input (``solo``). ``checked``: the caller tested
+        ``w<group>`` already."""
+        if not checked:
+            code.add(d, f"if w{group}:")
+            d += 1
         if wrapped is not None:
-            code.add(d + 1, f"v = {wrapped}")
-        code.add(d + 1, "if v is ITF or v.__class__ is list and not v:")
-        code.add(d + 2, f"q{group} += ({k}, v)")
+            code.add(d, f"v = {wrapped}")
+        code.add(d, "if v is ITF or v.__class__ is list and not v:")
+        code.add(d + 1, f"q{group} += ({k}, v)")
+        code.add(d, "else:")
+        code.add(d + 1, f"w{group} = False")
+        code.add(d + 1, "if v is AN:")
+        code.add(d + 2, f"ap({k})")
+        code.add(d + 2, "ap(v)")
         code.add(d + 1, "else:")
-        code.add(d + 2, f"w{group} = False")
-        code.add(d + 2, "if v is AN:")
-        code.add(d + 3, f"ap({k})")
-        code.add(d + 3, "ap(v)")
-        code.add(d + 2, "else:")
-        code.add(d + 3, f"sp({k})")
-        code.add(d + 3, "sp(v)")
+        code.add(d + 2, f"sp({k})")
+        code.add(d + 2, "sp(v)")
 
     @staticmethod
     def _emit_chain(code: _Lines, chain: Sequence[CompiledFlow], ks: Sequence[int]) -> None:
