@@ -53,6 +53,7 @@ from syncrules.engine.model import (
     SyncError,
 )
 from syncrules.engine.plans import InboundPlan, OutboundPlan, ScopeSet, rule_reads
+from syncrules.engine.scope import no_member
 from syncrules.engine.spaces import ConnectorSpace, Metaverse, normalize_dn, values_of
 from syncrules.evaluate import EvalContext
 from syncrules.ir import nodes as ir
@@ -907,7 +908,7 @@ class Engine:
         if memo is not None and memo[0] == obj.version and memo[1] is self._epoch:
             in_scope: list[CompiledRule] = memo[2]
             return in_scope
-        in_scope = scopes.select(view, obj.dn, params, _no_member)
+        in_scope = scopes.select(view, obj.dn, params, no_member)
         obj.memo = (obj.version, self._epoch, in_scope, None, None, (), ())
         return in_scope
 
@@ -1144,7 +1145,7 @@ class Engine:
     def _no_flow(self, mv: MVObject, connector: str, object_type: str | None) -> bool:
         params = self._connector_params.get(connector, _NO_PARAMS)
         return any(
-            r.link == "join-no-flow" and r.rule.target_type == object_type and r.scope.matches(mv.attrs, "", params, _no_member)
+            r.link == "join-no-flow" and r.rule.target_type == object_type and r.scope.matches(mv.attrs, "", params, no_member)
             for r in self.cc.outbound.get((connector, mv.object_type), ())
         )
 
@@ -1611,9 +1612,9 @@ class Engine:
             params = self._connector_params.get(connector, _NO_PARAMS)
             scopes = self._out_scopes[(connector, mv.object_type)]
             if self._reuse:
-                in_scope = scopes.select(mv.attrs, "", params, _no_member)
+                in_scope = scopes.select(mv.attrs, "", params, no_member)
             else:
-                in_scope = [r for r in scopes.rules if r.scope.matches(mv.attrs, "", params, _no_member)]
+                in_scope = [r for r in scopes.rules if r.scope.matches(mv.attrs, "", params, no_member)]
             if obj is not None:
                 typed = self._typed_rules(in_scope, obj.object_type)
                 provisioners = [r for r in typed if r.link == "provision"]
@@ -2242,10 +2243,6 @@ def _rule_name(source: Any) -> str:
     if isinstance(source, CompiledRule):
         return source.name
     return str(source)
-
-
-def _no_member(_dn: str) -> bool:
-    return False
 
 
 def _ignore_failure(_k: int, _exc: EvalError) -> None:

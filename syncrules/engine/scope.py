@@ -176,7 +176,9 @@ _STRING_TESTS = {
 }
 
 
-def _ignore_membership(_dn: str) -> bool:
+def no_member(_dn: str) -> bool:
+    """A ``member_of`` for objects that are in no group: metaverse objects (outbound scoping),
+    and where a predicate is evaluated without an object."""
     return False
 
 
@@ -199,7 +201,7 @@ def clause_source(clause: ir.ScopeClause, pred: Predicate, target: str, call: st
     if attr is None or attr.lower() == "dn" or "%" in raw or op in ("ISMEMBEROF", "ISNOTMEMBEROF"):
         return [(0, f"{target} = {call}")]
     no_params: dict[str, Any] = {}
-    absent = bool(pred({}, "", no_params, _ignore_membership))
+    absent = bool(pred({}, "", no_params, no_member))
     lines = [(0, f"x = attrs.get({attr!r})"), (0, "if x is None:"), (1, f"{target} = {absent!r}")]
     if op in ("ISNULL", "ISNOTNULL"):
         lines += [(0, 'elif x.__class__ is str and x:'), (1, f"{target} = {op == 'ISNOTNULL'!r}")]
@@ -211,7 +213,7 @@ def clause_source(clause: ir.ScopeClause, pred: Predicate, target: str, call: st
         compare = "==" if op == "ISBITSET" else "!="
         lines += [(0, "elif x.__class__ is int:"), (1, f"{target} = x & {mask!r} {compare} {mask!r}")]
     for flag in (True, False):
-        lines += [(0, f"elif x is {flag!r}:"), (1, f"{target} = {bool(pred({attr: flag}, '', no_params, _ignore_membership))!r}")]
+        lines += [(0, f"elif x is {flag!r}:"), (1, f"{target} = {bool(pred({attr: flag}, '', no_params, no_member))!r}")]
     lines += [(0, "else:"), (1, f"{target} = {call}")]
     return lines
 
