@@ -196,6 +196,14 @@ def run(
     if only is not None and only not in session.engine.spaces:
         raise click.BadParameter(f"unknown connector {only!r}", param_hint="--only")
     steps = run_cycle(session, cycle, apply_exports, allow_deletes, after_step, override)
+    if after_step is not None:
+        from syncrules.state.store import StateError
+
+        try:
+            after_step.finish()  # every step's save committed before the plan is shown
+        except StateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
     if fmt == "json":
         click.echo(render_json(session.engine, steps, session.project.name, only), nl=False)
     else:

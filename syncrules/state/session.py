@@ -16,7 +16,23 @@ from syncrules.state.store import StateStore, project_key
 KILL_AFTER_ENV = "SYNCRULES_TEST_KILL_AFTER_STEP"
 
 
-def attach_state(session: Session, path: Path) -> Callable[[StepResult], None]:
+class StateSaver:
+    """Saves the session's state after every step (the ``after_step`` of a cycle). Large saves
+    are written by a background process; :meth:`finish` waits for them."""
+
+    def __init__(self, store: StateStore, after_step: Callable[[StepResult], None]) -> None:
+        self.store = store
+        self._after_step = after_step
+
+    def __call__(self, step: StepResult) -> None:
+        self._after_step(step)
+
+    def finish(self) -> None:
+        """Wait until every step's save is committed; raises StateError if one failed."""
+        self.store.close()
+
+
+def attach_state(session: Session, path: Path) -> StateSaver:
     project = session.project
     store = StateStore(path, project.name, project_key(project.root, project.name))
     if not store.empty:
@@ -37,6 +53,7 @@ def attach_state(session: Session, path: Path) -> Callable[[StepResult], None]:
         store.save(session.engine, dict(session.directories), {"changes-applied": json.dumps(applied, sort_keys=True)})
         count += 1
         if kill_after and count == kill_after:
+            store.flush()  # committed, then killed
             os.kill(os.getpid(), signal.SIGKILL)
 
-    return after_step
+    return StateSaver(store, after_step)

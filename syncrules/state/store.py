@@ -19,6 +19,7 @@ it on load.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import datetime as _dt
@@ -26,7 +27,8 @@ import gc
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from syncrules.engine.directory import ChangeRecord, MemoryDirectory, _Entry
 from syncrules.engine.engine import Engine
 from syncrules.engine.model import PE_ADD, CSObject, Lineage, MVObject, PendingExport
 from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
+from syncrules.state.writer import BackgroundWriter, Call, Recorder, fork_available, materialized, replay
 
 # 2: one row per directory entry and per change-log record (format 1 kept each directory in
 # one row, rewritten by every save).
@@ -302,6 +305,29 @@ def _dir_meta(d: MemoryDirectory) -> str:
     return _dumps({"serial": d._serial, "pending_changes_applied": not getattr(d, "pending_changes", None)})
 
 
+# ---------------------------------------------------------------------------- rows
+#
+# The rows of a save are generators, run when the recorded statements are replayed (perhaps by
+# a forked process, see syncrules.state.writer). Each takes what it reads as arguments: a
+# generator expression would read the variables of the loop that made it as they are after the
+# loop.
+
+
+def _encoded(connector: str | None, keys: list[str], objects: dict[str, Any], encode: Callable[[Any], str]) -> Iterator[tuple[str, ...]]:
+    """(connector, key, row) per key, or (key, row) without a connector."""
+    if connector is None:
+        for key in keys:
+            yield key, encode(objects[key])
+    else:
+        for key in keys:
+            yield connector, key, encode(objects[key])
+
+
+def _rewritten_log(connector: str, log: list[ChangeRecord], seqs: list[int]) -> Iterator[tuple[str, str, int]]:
+    for seq in seqs:
+        yield _log_row(log[seq]), connector, seq
+
+
 # ---------------------------------------------------------------------------- store
 
 
@@ -310,8 +336,24 @@ def project_key(root: Path, name: str) -> str:
     return hashlib.sha256(f"{name}\x00{root.resolve()}".encode()).hexdigest()[:16]
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    return _configure(sqlite3.connect(path, isolation_level=None))
+
+
+def _configure(db: sqlite3.Connection) -> sqlite3.Connection:
+    # Large pages: rows are 1-3 KB, and whole steps rewrite them (a new file only).
+    db.execute("PRAGMA page_size=32768")
+    # A rollback journal: a transaction is all or nothing even if the process is killed.
+    # NORMAL syncs at the critical moments only (the journal mode's safe setting).
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-65536")  # 64 MiB: large saves rewrite many B-tree pages
+    db.execute("PRAGMA temp_store=MEMORY")
+    return db
+
+
 class StateStore:
-    def __init__(self, path: Path, project: str, key: str) -> None:
+    def __init__(self, path: Path, project: str, key: str, background: bool = True, background_rows: int = 20_000) -> None:
         self.path = path
         self.project = project
         self.key = key
@@ -323,22 +365,69 @@ class StateStore:
         # Per directory: anchor → positions of change-log rows saved as sharing the entry's
         # values; they are written out in full when the entry changes.
         self._shared: dict[str, dict[str, list[int]]] = {}
+        # Saves of at least this many rows are written by a forked process while the run goes on
+        # (see syncrules.state.writer); smaller ones, and every save where forking is not
+        # available, are written here.
+        self._writer = BackgroundWriter(str(path), _connect) if background and fork_available() else None
+        self.background_rows = background_rows
+        self._deferred: list[Call] = []
+        self._db: sqlite3.Connection | None = None
         try:
-            self.db = sqlite3.connect(str(path), isolation_level=None)
+            db = sqlite3.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:  # a folder that does not exist, no permission
             raise StateError(f"cannot open the state file {path} ({exc})") from exc
         try:
-            # Large pages: rows are 1-3 KB, and whole steps rewrite them; a new file only.
-            self.db.execute("PRAGMA page_size=32768")
-            # A rollback journal: a transaction is all or nothing even if the process is killed.
-            # NORMAL syncs at the critical moments only (the journal mode's safe setting).
-            self.db.execute("PRAGMA journal_mode=DELETE")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB: large saves rewrite many B-tree pages
-            self.db.execute("PRAGMA temp_store=MEMORY")
+            self._db = _configure(db)
             self._init()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path} is not a syncrules state file ({exc})") from exc
+        self._steps = int(self.meta("steps") or 0)
+        if self._writer is not None:
+            # Saves still being written, or held back, when the program ends without close().
+            atexit.register(self._at_exit)
+
+    def _at_exit(self) -> None:
+        try:
+            self.flush()
+        except StateError as exc:
+            print(f"syncrules: {exc}", file=sys.stderr)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, once every save handed to a background process has been committed."""
+        self.flush()
+        if self._db is None:
+            self._db = _connect(str(self.path))
+        return self._db
+
+    def flush(self) -> None:
+        """Wait for the saves being written in the background, then write the small saves made
+        meanwhile; a failed one raises StateError."""
+        if self._writer is not None:
+            self._writer.wait()
+            self._check()
+            self._write_deferred()
+
+    def _write_deferred(self) -> None:
+        """Write the small saves kept back while large ones were being written (each is its own
+        transaction; they come after those)."""
+        if self._deferred:
+            calls, self._deferred = self._deferred, []
+            if self._db is None:
+                self._db = _connect(str(self.path))
+            try:
+                replay(self._db, calls)
+            except BaseException:
+                self._engine = None  # some were not written: the next save writes everything
+                raise
+
+    def _check(self) -> None:
+        writer = self._writer
+        if writer is not None and writer.failure is not None:
+            self._engine = None  # the file holds an earlier step: the next save writes everything
+            self._deferred = []  # incremental on top of the save that failed
+            failure, writer.failure = writer.failure, None
+            raise StateError(f"saving the state to {self.path} failed: {failure}")
 
     def _init(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -395,7 +484,28 @@ class StateStore:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._save(engine, directories, extra, self._tracking(engine, directories))
+            writer = self._writer
+            if writer is not None:
+                writer.poll()
+                self._check()
+            incremental = self._tracking(engine, directories)
+            recorder = Recorder()
+            written = self._plan(recorder, engine, directories, extra, incremental)
+            large = self._rows(engine, directories, incremental) >= self.background_rows
+            if writer is not None and large:
+                if self._db is not None:
+                    self._db.close()  # a forked child must not inherit an open connection
+                    self._db = None
+                writer.submit([*self._deferred, *recorder.calls])
+                self._deferred = []
+            elif writer is not None and writer.pending:
+                # A small save while large ones are being written: it must commit after them,
+                # and forking (which makes the engine copy every page it writes to afterwards)
+                # costs more than it saves. Its rows are encoded now and written after them.
+                self._deferred += materialized(recorder.calls)
+            else:
+                self._write_deferred()
+                replay(self.db, recorder.calls)
         except BaseException:
             # Rolled back: what this store believes the file holds may be wrong now, so the next
             # save writes everything.
@@ -404,22 +514,36 @@ class StateStore:
         finally:
             if collecting:
                 gc.enable()
-
-    def _save(self, engine: Engine, directories: dict[str, MemoryDirectory], extra: dict[str, str] | None, incremental: bool) -> None:
-        with self._transaction():
-            if incremental:
-                written = self._write_changes(engine, directories)
-            else:
-                written = self._write_all(engine, directories)
-            counters = {"mv": engine.mv._serial, **{f"cs:{n}": s._serial for n, s in engine.spaces.items()}}
-            steps = int(self.meta("steps") or 0) + 1
-            rows = [("counters", json.dumps(counters, sort_keys=True)), ("steps", str(steps))]
-            rows += list((extra or {}).items())
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
-        # Committed: start (or go on) recording changes from here.
+        # Committed, or handed to a process that commits it after the saves before it: start
+        # (or go on) recording changes from here.
         for dirty in written:
             dirty.clear()
         self._track(engine, directories)
+        self._steps += 1
+
+    def _plan(self, db: Recorder, engine: Engine, directories: dict[str, MemoryDirectory], extra: dict[str, str] | None, incremental: bool) -> list[set[str]]:
+        """Record the statements of the save's transaction. Rows are generators, encoded when
+        the statements are replayed."""
+        db.execute("BEGIN")
+        if incremental:
+            written = self._write_changes(db, engine, directories)
+        else:
+            written = self._write_all(db, engine, directories)
+        counters = {"mv": engine.mv._serial, **{f"cs:{n}": s._serial for n, s in engine.spaces.items()}}
+        rows = [("counters", json.dumps(counters, sort_keys=True)), ("steps", str(self._steps + 1))]
+        rows += list((extra or {}).items())
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+        return written
+
+    def _rows(self, engine: Engine, directories: dict[str, MemoryDirectory], incremental: bool) -> int:
+        """About how many rows a save writes (what decides where it is written)."""
+        if not incremental:
+            return len(engine.mv) + sum(len(s.objects) for s in engine.spaces.values()) + sum(len(d.entries) + len(d._log) for d in directories.values())
+        rows = len(engine.mv.dirty or ())
+        rows += sum(len(s.dirty or ()) + len(s.noted or ()) for s in engine.spaces.values())
+        rows += sum(len(d.dirty or ()) + len(d._log) - self._logs.get(n, (0, 0))[1] for n, d in directories.items())
+        return rows
 
     def _tracking(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> bool:
         """Whether every change since this file was last written has been recorded."""
@@ -444,29 +568,27 @@ class StateStore:
                 d.dirty = set()
             self._logs[name] = (d.log_generation, len(d._log))
 
-    def _write_all(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
-        db = self.db
+    def _write_all(self, db: Recorder, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
         for table in ("cs", "cs_ops", "mv", "dir_meta", "dir_entry", "dir_log"):
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         for name, space in engine.spaces.items():
             objects = space.objects
             ordered = sorted(objects)
-            db.executemany("INSERT INTO cs VALUES (?, ?, ?)", ((name, g, _cs_data(objects[g])) for g in ordered))
-            db.executemany("INSERT INTO cs_ops VALUES (?, ?, ?)", ((name, g, _cs_ops(objects[g])) for g in ordered))
+            db.executemany("INSERT INTO cs VALUES (?, ?, ?)", _encoded(name, ordered, objects, _cs_data))
+            db.executemany("INSERT INTO cs_ops VALUES (?, ?, ?)", _encoded(name, ordered, objects, _cs_ops))
         objects_mv = engine.mv.objects
-        db.executemany("INSERT INTO mv VALUES (?, ?)", ((i, _mv_row(objects_mv[i])) for i in sorted(objects_mv)))
+        db.executemany("INSERT INTO mv VALUES (?, ?)", _encoded(None, sorted(objects_mv), objects_mv, _mv_row))
         for name, d in directories.items():
             db.execute("INSERT INTO dir_meta VALUES (?, ?)", (name, _dir_meta(d)))
             entries = d.entries
-            db.executemany("INSERT INTO dir_entry VALUES (?, ?, ?)", ((name, a, _entry_row(entries[a])) for a in sorted(entries)))
+            db.executemany("INSERT INTO dir_entry VALUES (?, ?, ?)", _encoded(name, sorted(entries), entries, _entry_row))
             self._shared[name] = {}
-            self._append_log(name, d, 0)
+            self._append_log(db, name, d, 0)
         written = [s.dirty for s in engine.spaces.values()] + [s.noted for s in engine.spaces.values()]
         written += [engine.mv.dirty] + [d.dirty for d in directories.values()]
         return [w for w in written if w is not None]
 
-    def _write_changes(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
-        db = self.db
+    def _write_changes(self, db: Recorder, engine: Engine, directories: dict[str, MemoryDirectory]) -> list[set[str]]:
         written: list[set[str]] = []
         for name, space in engine.spaces.items():
             dirty = space.dirty
@@ -476,7 +598,7 @@ class StateStore:
             assert noted is not None
             if dirty:
                 ordered = sorted(dirty)
-                db.executemany(_UPSERT_CS, ((name, g, _cs_data(objects[g])) for g in ordered if g in objects))
+                db.executemany(_UPSERT_CS, _encoded(name, [g for g in ordered if g in objects], objects, _cs_data))
                 gone = [(name, g) for g in ordered if g not in objects]
                 if gone:
                     db.executemany("DELETE FROM cs WHERE connector = ? AND guid = ?", gone)
@@ -485,14 +607,14 @@ class StateStore:
             if dirty or noted:
                 # Operational state of every object written and of those whose state alone changed.
                 changed = sorted(dirty.union(noted).intersection(objects))
-                db.executemany(_UPSERT_OPS, ((name, g, _cs_ops(objects[g])) for g in changed))
+                db.executemany(_UPSERT_OPS, _encoded(name, changed, objects, _cs_ops))
                 written.append(noted)
         dirty = engine.mv.dirty
         assert dirty is not None
         if dirty:
             objects_mv = engine.mv.objects
             ordered = sorted(dirty)
-            db.executemany(_UPSERT_MV, ((i, _mv_row(objects_mv[i])) for i in ordered if i in objects_mv))
+            db.executemany(_UPSERT_MV, _encoded(None, [i for i in ordered if i in objects_mv], objects_mv, _mv_row))
             gone_mv = [(i,) for i in ordered if i not in objects_mv]
             if gone_mv:
                 db.executemany("DELETE FROM mv WHERE id = ?", gone_mv)
@@ -511,35 +633,36 @@ class StateStore:
             if anchors:
                 entries = d.entries
                 ordered = sorted(anchors)
-                db.executemany(_UPSERT_ENTRY, ((name, a, _entry_row(entries[a])) for a in ordered if a in entries))
+                db.executemany(_UPSERT_ENTRY, _encoded(name, [a for a in ordered if a in entries], entries, _entry_row))
                 gone_entries = [(name, a) for a in ordered if a not in entries]
                 if gone_entries:
                     db.executemany("DELETE FROM dir_entry WHERE connector = ? AND anchor = ?", gone_entries)
                 # Saved log records that shared these entries' values get their own now.
                 rewrite = [(seq, anchor) for anchor in ordered for seq in shared.pop(anchor, ())]
                 if rewrite:
-                    db.executemany("UPDATE dir_log SET data = ? WHERE connector = ? AND seq = ?", ((_log_row(log[seq]), name, seq) for seq, _ in rewrite))
+                    db.executemany("UPDATE dir_log SET data = ? WHERE connector = ? AND seq = ?", _rewritten_log(name, log, [seq for seq, _ in rewrite]))
                 written.append(anchors)
-            self._append_log(name, d, saved)
+            self._append_log(db, name, d, saved)
         return written
 
-    def _append_log(self, name: str, d: MemoryDirectory, start: int) -> None:
+    def _append_log(self, db: Recorder, name: str, d: MemoryDirectory, start: int) -> None:
         """Write the change-log records from ``start`` on. A record that shares its entry's values
         (every record of an add or change does until the entry changes again) is saved as a
         reference to the entry row, which holds them already."""
         log = d._log
+        if start >= len(log):
+            return
         entries = d.entries
         shared = self._shared.setdefault(name, {})
-        rows = []
+        kept = []
         for seq in range(start, len(log)):
             record = log[seq]
             entry = entries.get(record.anchor) if record.anchor is not None else None
             same = entry is not None and entry.attrs is record.attrs
             if same:
                 shared.setdefault(record.anchor, []).append(seq)  # type: ignore[arg-type]
-            rows.append((name, seq, _log_row(record, same)))
-        if rows:
-            self.db.executemany("INSERT INTO dir_log VALUES (?, ?, ?)", rows)
+            kept.append(same)
+        db.executemany("INSERT INTO dir_log VALUES (?, ?, ?)", ((name, seq, _log_row(log[seq], same)) for seq, same in enumerate(kept, start)))
 
     # -- load -------------------------------------------------------------------------------
     def load(self, engine: Engine, directories: dict[str, MemoryDirectory]) -> None:
@@ -591,7 +714,15 @@ class StateStore:
         # writes everything.
 
     def close(self) -> None:
-        self.db.close()
+        """Wait for the saves being written in the background (a failed one raises StateError),
+        then close the file."""
+        atexit.unregister(self._at_exit)
+        try:
+            self.flush()
+        finally:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 class _Transaction:
