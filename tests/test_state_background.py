@@ -139,3 +139,13 @@ def test_small_saves_made_while_a_large_one_is_written_are_not_lost(config: ir.C
     assert _saved_rows(db) == _full_rows(engine, directories)
     db.close()
     assert not store._writer.pending  # type: ignore[union-attr] # close waited for every child
+
+
+def test_a_refused_fork_writes_the_save_here(config: ir.Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    _saved_run(config, tmp_path / "sync.db", background=False)
+    monkeypatch.setattr(state_writer.os, "fork", no_fork)
+    _saved_run(config, tmp_path / "refused.db", background_rows=0)
+    assert _raw(tmp_path / "refused.db") == _raw(tmp_path / "sync.db")

@@ -496,8 +496,11 @@ class StateStore:
                 if self._db is not None:
                     self._db.close()  # a forked child must not inherit an open connection
                     self._db = None
-                writer.submit([*self._deferred, *recorder.calls])
+                calls = [*self._deferred, *recorder.calls]
                 self._deferred = []
+                if not writer.submit(calls):  # no fork: written here, after the earlier saves
+                    self.flush()
+                    replay(self.db, calls)
             elif writer is not None and writer.pending:
                 # A small save while large ones are being written: it must commit after them,
                 # and forking (which makes the engine copy every page it writes to afterwards)

@@ -95,8 +95,9 @@ class BackgroundWriter:
         # Read end of the newest child's token pipe: the next child waits on it.
         self._token: int | None = None
 
-    def submit(self, calls: list[Call]) -> None:
-        """Fork a child that replays ``calls`` once the children before it have committed."""
+    def submit(self, calls: list[Call]) -> bool:
+        """Fork a child that replays ``calls`` once the children before it have committed; False
+        when the system refuses the fork (out of memory or processes), and nothing was done."""
         self.poll()
         while len(self.pending) >= self.limit:  # bounds the snapshots alive at a time
             self._reap(block=True)
@@ -106,7 +107,12 @@ class BackgroundWriter:
         token_r, token_w = os.pipe()
         status_r, status_w = os.pipe()
         previous = self._token
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (token_r, token_w, status_r, status_w):
+                os.close(fd)
+            return False
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             _child_main(self.path, self.connect, calls, previous, token_w, status_w)
         os.close(token_w)
@@ -115,6 +121,7 @@ class BackgroundWriter:
             os.close(previous)
         self._token = token_r
         self.pending.append(_Child(pid, status_r))
+        return True
 
     def poll(self) -> None:
         """Collect the children that have finished (in order), without waiting."""
