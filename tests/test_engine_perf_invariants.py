@@ -370,3 +370,11 @@ def test_a_merge_with_nothing_added_keeps_the_current_values_once(current: list[
     result = engine_module._union(current, None, fold)
     assert result == (expected or None)
     assert result is not current
+
+
+@given(st.text(alphabet=" ,=+\\aB", max_size=12))
+def test_the_separator_space_test_finds_what_the_expression_finds(dn: str) -> None:
+    import re
+
+    assert spaces._space_at_separator(dn) == (re.search(r" [,=+]|[,=+] ", dn) is not None)
+

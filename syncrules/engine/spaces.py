@@ -33,7 +33,12 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 _SEPARATOR_SPACES = re.compile(r" *([,=+]) *")
-_SPACE_AT_SEPARATOR = re.compile(r" [,=+]|[,=+] ")
+
+
+def _space_at_separator(dn: str) -> bool:
+    """A space next to a separator (what ``re.search(" [,=+]|[,=+] ", dn)`` finds): six
+    substring searches are three times faster than the regular expression."""
+    return " ," in dn or ", " in dn or " =" in dn or "= " in dn or " +" in dn or "+ " in dn
 
 
 _NORMALIZED: dict[str, str] = {}
@@ -62,7 +67,7 @@ def _normalize_dn(dn: str) -> str:
     if "\\" not in dn:
         if " " not in dn:
             return dn.lower()
-        if _SPACE_AT_SEPARATOR.search(dn) is None:
+        if not _space_at_separator(dn):
             # Spaces inside values only ("CN=Ann Lee,OU=..."): nothing to remove. Testing first is
             # several times faster than a substitution that changes nothing.
             return dn.strip().lower()
