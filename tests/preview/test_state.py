@@ -127,3 +127,29 @@ def test_state_and_plan_do_not_depend_on_string_hashing(tmp_path: Path) -> None:
         outputs.append((done.stdout, _rows(state)))
     assert outputs[0][0] == outputs[1][0]
     assert outputs[0][1] == outputs[1][1]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="background saves need os.fork")
+def test_run_with_every_save_in_the_background_gives_the_same_file_and_plans(hr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`syncrules run` waits for the forked writers before it shows the plan: the file and the
+    plans of the next runs are those of synchronous saves."""
+    import functools
+
+    from syncrules.state import session as state_session
+    from syncrules.state.store import StateStore
+
+    def tables(path: Path) -> dict[str, list[tuple[str, ...]]]:
+        db = sqlite3.connect(str(path))
+        out = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}  # noqa: S608
+        db.close()
+        return out
+
+    plans = {}
+    for mode, options in (("sync", {"background": False}), ("forked", {"background_rows": 0})):
+        monkeypatch.setattr(state_session, "StateStore", functools.partial(StateStore, **options))
+        state = tmp_path / f"{mode}.db"
+        first = run(str(hr), "--state", str(state), "--apply-exports")
+        second = run(str(hr), "--state", str(state), "--cycle", "delta")
+        plans[mode] = (first, second, tables(state))
+    assert plans["forked"] == plans["sync"]
+    assert plans["sync"][1][0] == 0 and "5 to delete" in plans["sync"][1][1]
