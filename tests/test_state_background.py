@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from syncrules.engine import Engine, EngineOptions
+from syncrules.engine import Engine, EngineOptions, MemoryDirectory
 from syncrules.ir import nodes as ir
 from syncrules.state import store as state_store
 from syncrules.state import writer as state_writer
@@ -36,10 +36,14 @@ def _raw(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         db.close()
 
 
-def _saved_run(config: ir.Config, path: Path, **options: Any) -> tuple[Engine, dict[str, Any]]:
+def _world(config: ir.Config) -> tuple[World, dict[str, MemoryDirectory], Engine]:
     world = World(11)
     directories = {AD: world.ad, AAD: world.aad}
-    engine = Engine(config, dict(directories), EngineOptions(deletion_threshold=None))
+    return world, directories, Engine(config, dict(directories), EngineOptions(deletion_threshold=None))
+
+
+def _saved_run(config: ir.Config, path: Path, **options: Any) -> tuple[Engine, dict[str, Any]]:
+    world, directories, engine = _world(config)
     store = state_store.StateStore(path, "background", "key", **options)
     _run(engine, world, rounds=4, after_step=lambda step: store.save(engine, directories))
     store.close()
@@ -70,9 +74,7 @@ def test_saves_commit_in_step_order_when_an_earlier_one_is_slow(config: ir.Confi
         replay(db, calls)
 
     monkeypatch.setattr(state_writer, "replay", slow_first)
-    world = World(11)
-    directories = {AD: world.ad, AAD: world.aad}
-    engine = Engine(config, dict(directories), EngineOptions(deletion_threshold=None))
+    world, directories, engine = _world(config)
     store = state_store.StateStore(tmp_path / "state.db", "background", "key", background_rows=0)
 
     def after_step(step: Any) -> None:
@@ -88,9 +90,7 @@ def test_saves_commit_in_step_order_when_an_earlier_one_is_slow(config: ir.Confi
 
 
 def test_a_failed_background_save_is_reported_and_the_file_keeps_the_step_before(config: ir.Config, tmp_path: Path) -> None:
-    world = World(11)
-    directories = {AD: world.ad, AAD: world.aad}
-    engine = Engine(config, dict(directories), EngineOptions(deletion_threshold=None))
+    world, directories, engine = _world(config)
     path = tmp_path / "state.db"
     store = state_store.StateStore(path, "background", "key", background_rows=0)
     order = engine.cc.connector_order
@@ -120,9 +120,7 @@ def test_a_failed_background_save_is_reported_and_the_file_keeps_the_step_before
 
 def test_small_saves_made_while_a_large_one_is_written_are_not_lost(config: ir.Config, tmp_path: Path) -> None:
     """They are held in the store until the large ones have committed; close writes them."""
-    world = World(11)
-    directories = {AD: world.ad, AAD: world.aad}
-    engine = Engine(config, dict(directories), EngineOptions(deletion_threshold=None))
+    world, directories, engine = _world(config)
     path = tmp_path / "state.db"
     store = state_store.StateStore(path, "background", "key", background_rows=10**9)
     store.background_rows = 0
