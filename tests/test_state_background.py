@@ -147,3 +147,12 @@ def test_a_refused_fork_writes_the_save_here(config: ir.Config, tmp_path: Path, 
     monkeypatch.setattr(state_writer.os, "fork", no_fork)
     _saved_run(config, tmp_path / "refused.db", background_rows=0)
     assert _raw(tmp_path / "refused.db") == _raw(tmp_path / "sync.db")
+
+
+def test_a_failure_collected_while_handing_over_a_save_stops_that_save(tmp_path: Path) -> None:
+    """A child found failed by the writer itself (between the store's check and the fork) must
+    not be followed by one writing on top of it."""
+    writer = state_writer.BackgroundWriter(str(tmp_path / "x.db"), sqlite3.connect)
+    writer.failure = "disk full"
+    assert writer.submit([("SELECT 1", (), False)]) is False
+    assert not writer.pending

@@ -498,7 +498,8 @@ class StateStore:
                     self._db = None
                 calls = [*self._deferred, *recorder.calls]
                 self._deferred = []
-                if not writer.submit(calls):  # no fork: written here, after the earlier saves
+                if not writer.submit(calls):
+                    # No fork: written here after the earlier saves (flush raises if one failed).
                     self.flush()
                     replay(self.db, calls)
             elif writer is not None and writer.pending:

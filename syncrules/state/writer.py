@@ -96,11 +96,14 @@ class BackgroundWriter:
         self._token: int | None = None
 
     def submit(self, calls: list[Call]) -> bool:
-        """Fork a child that replays ``calls`` once the children before it have committed; False
-        when the system refuses the fork (out of memory or processes), and nothing was done."""
+        """Fork a child that replays ``calls`` once the children before it have committed. False,
+        with nothing done, when the system refuses the fork (out of memory or processes) or when
+        a child collected meanwhile failed (this save builds on its)."""
         self.poll()
         while len(self.pending) >= self.limit:  # bounds the snapshots alive at a time
             self._reap(block=True)
+        if self.failure is not None:
+            return False
         if not self.pending and self._token is not None:
             os.close(self._token)  # every earlier child is done: nothing to wait for
             self._token = None
