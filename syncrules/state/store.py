@@ -396,6 +396,9 @@ class StateStore:
     def db(self) -> sqlite3.Connection:
         """The connection, once every save handed to a background process has been committed."""
         self.flush()
+        return self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self._db = _connect(str(self.path))
         return self._db
@@ -413,10 +416,8 @@ class StateStore:
         transaction; they come after those)."""
         if self._deferred:
             calls, self._deferred = self._deferred, []
-            if self._db is None:
-                self._db = _connect(str(self.path))
             try:
-                replay(self._db, calls)
+                replay(self._connection(), calls)
             except BaseException:
                 self._engine = None  # some were not written: the next save writes everything
                 raise
@@ -491,16 +492,15 @@ class StateStore:
             incremental = self._tracking(engine, directories)
             recorder = Recorder()
             written = self._plan(recorder, engine, directories, extra, incremental)
-            large = self._rows(engine, directories, incremental) >= self.background_rows
-            if writer is not None and large:
+            if writer is not None and self._rows(engine, directories, incremental) >= self.background_rows:
                 if self._db is not None:
                     self._db.close()  # a forked child must not inherit an open connection
                     self._db = None
                 calls = [*self._deferred, *recorder.calls]
                 self._deferred = []
                 if not writer.submit(calls):
-                    # No fork: written here after the earlier saves (flush raises if one failed).
-                    self.flush()
+                    # No fork: written here, after the earlier saves (self.db waits for them,
+                    # and raises if one failed).
                     replay(self.db, calls)
             elif writer is not None and writer.pending:
                 # A small save while large ones are being written: it must commit after them,
@@ -508,8 +508,7 @@ class StateStore:
                 # costs more than it saves. Its rows are encoded now and written after them.
                 self._deferred += materialized(recorder.calls)
             else:
-                self._write_deferred()
-                replay(self.db, recorder.calls)
+                replay(self.db, recorder.calls)  # (self.db writes any held-back saves first)
         except BaseException:
             # Rolled back: what this store believes the file holds may be wrong now, so the next
             # save writes everything.

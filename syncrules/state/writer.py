@@ -25,6 +25,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,7 @@ def replay(db: sqlite3.Connection, calls: list[Call]) -> None:
 def fork_available() -> bool:
     """Whether saves can be written by a forked process: POSIX with ``os.fork``. Not on macOS,
     where forking a process that has loaded system frameworks is not safe."""
-    return hasattr(os, "fork") and os.name == "posix" and os.uname().sysname != "Darwin"
+    return hasattr(os, "fork") and sys.platform != "darwin"
 
 
 @dataclass
