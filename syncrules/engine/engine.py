@@ -22,9 +22,11 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 import os
+import pickle
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
 
@@ -36,6 +38,7 @@ from syncrules.engine.directory import (
     ExportRejected,
     ImportRecord,
 )
+from syncrules.engine.helper import Helper, scopes_digest
 from syncrules.engine.model import (
     PE_ADD,
     PE_DELETE,
@@ -94,6 +97,11 @@ _HOLDING_LINKS = ("provision", "sticky-join")
 # one parameter set rather than a new one per call.
 _NO_PARAMS: dict[str, Any] = {}
 
+# Inbound plans of fewer flows than this are computed by the engine even with a helper process
+# (see Engine._helped_types).
+_HELPER_MIN_FLOWS = 40
+
+
 
 @dataclass
 class StepResult:
@@ -135,6 +143,14 @@ class EngineOptions:
     # caller keeps the default and its own collector policy. Each step first collects the
     # garbage made since the previous one, so nothing collectable is frozen.
     freeze_state: bool = False
+    # With a number: the engine starts a helper process (see syncrules.engine.helper) that runs
+    # inbound plans on another core for synchronization steps of at least that many objects.
+    # The results are the same either way. For processes that exist to run large previews
+    # (`syncrules run` sets it when the fixtures are large): the helper costs a process start.
+    helper_min: int | None = None
+    # Tests: every object the helper can take is sent to it, and the engine waits for each result
+    # (normally it sends only objects of large plans and computes what has not come back yet).
+    helper_wait: bool = False
 
 
 # One contribution to a target attribute: (sort key, value, lineage or rule, merge type).
@@ -172,6 +188,24 @@ class Engine:
         # to check that reuse never changes an outcome (SYNCRULES_ENGINE_REUSE=0 turns it off).
         self._reuse = os.environ.get("SYNCRULES_ENGINE_REUSE", "1") != "0"
         self.history: list[StepResult] = []
+        self._helper: Helper | None = None
+        self._helper_epoch: object | None = None
+        if self.options.helper_min is not None and self._reuse:
+            self._start_helper()
+
+    def close(self) -> None:
+        """End the helper process, if there is one (the engine goes on without it)."""
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+
+    def _start_helper(self) -> None:
+        """A helper process for the current rules and clock (see :mod:`syncrules.engine.helper`)."""
+        self.close()
+        setup = pickle.dumps((self.cc.config, replace(self.options, helper_min=None), self._param_overrides), pickle.HIGHEST_PROTOCOL)
+        self._helper = helper = Helper(setup, scopes_digest(self._in_scopes), wait=self.options.helper_wait)
+        self._helper_epoch = self._epoch
+        weakref.finalize(self, helper.close)
 
     def reconfigure(self, config: ir.Config) -> None:
         """Use new rules from now on, keeping all state (what an administrator's rule change does).
@@ -215,6 +249,13 @@ class Engine:
         self._epoch = object()
         self._clock = (self.options.now, self.options.seed)
         self._in_scopes = {key: ScopeSet(rules) for key, rules in self.cc.inbound.items()}
+        # (connector, object type) whose inbound plans are worth a helper process's time: sending
+        # an object and taking its result back costs about what ~40 flows do (tests that wait for
+        # the helper send it everything it can take).
+        least = 0 if self.options.helper_wait else _HELPER_MIN_FLOWS
+        self._helped_types = frozenset(
+            key for key, scopes in self._in_scopes.items() if not scopes.dynamic and sum(len(r.flows) for r in scopes.rules) >= least
+        )
         self._out_scopes = {key: ScopeSet(rules) for key, rules in self.cc.outbound.items()}
         # Plans and typed rule lists are keyed on the identity of the rule lists a ScopeSet
         # returns (one per combination); ``_keep`` holds those lists so the ids stay theirs.
@@ -770,17 +811,98 @@ class Engine:
             raise
         self._run_outbound(outbound)
 
+    def _helper_for(self, space: ConnectorSpace, todo: list[CSObject]) -> Helper | None:
+        """The helper for a step over ``todo``, if the step is large enough for it (one for the
+        current rules and clock: it is started again when they change)."""
+        least = self.options.helper_min
+        if least is None or len(todo) < max(least, 1) or not self._reuse:
+            return None
+        if self._helper is None or self._helper_epoch is not self._epoch:
+            self._start_helper()
+        helper = self._helper
+        if helper is None or not helper.ready():
+            return None
+        mv_objects = self.mv.objects
+
+        def build(i: int) -> tuple[Any, ...]:
+            obj = todo[i]
+            overlaid = self._inbound_view(space, obj) if obj.export_memory or obj.pending_export is not None else None
+            mv = mv_objects.get(obj.mv_id) if obj.mv_id is not None else None
+            return (i, obj.version, obj.object_type, obj.guid, obj.dn, obj.attrs, overlaid, mv.object_type if mv is not None else None)
+
+        helper.begin(space.name, build)
+        return helper
+
+    def _helpable(self, space: ConnectorSpace, obj: CSObject) -> bool:
+        """Whether the step will compute ``obj``'s inbound plan, and it is worth sending to the
+        helper."""
+        if obj.pending_import in (PI_DELETE, PI_DELETE_ADD) or obj.transient or obj.deleted or obj.placeholder:
+            return False
+        if (space.name, obj.object_type or "") not in self._helped_types:
+            return False
+        memo = obj.memo
+        return memo is None or memo[0] != obj.version or memo[1] is not self._epoch
+
+    def inbound_for_helper(self, connector: str, request: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """In the helper process: what :meth:`_inbound_links` and :meth:`_prime` would compute for
+        the object of ``request`` (index, version, object type, id, DN, imported values, the view
+        when it is not those values and the DN, type of the metaverse object it is linked to), as
+        (version, scope mask, metaverse type, plan items, sole-writer count, plan shape); the
+        type, items and shape are None when there is no plan entry to keep. None: the engine
+        computes the object itself (a scope that asks about group membership).
+
+        The metaverse type of an object not linked yet is that of the one join rule in scope: the
+        engine uses the items only if the object ends up linked to an object of that type.
+        """
+        _, version, object_type, guid, dn, attrs, view, mv_type = request
+        scopes = self._in_scopes.get((connector, object_type or ""))
+        if scopes is None or scopes.dynamic:
+            return None
+        if view is None:
+            view = dict(attrs)
+            view["dn"] = Ref(dn)
+        params = self.parameters_for(connector, dn)
+        in_scope = scopes.select(view, dn, params, no_member)
+        mask = scopes.mask(in_scope)
+        if mv_type is None:
+            joiners = [r for r in in_scope if r.has_join]
+            if len(joiners) == 1 and joiners[0].rule.target_type != "*":
+                mv_type = joiners[0].rule.target_type
+        if mv_type is None or not in_scope:
+            return (version, mask, None, None, 0, None)
+        plan = self._inbound_plan(connector, mv_type, in_scope)
+        if plan.generic:
+            return (version, mask, None, None, 0, None)
+        ctx = EvalContext(view, params, imported=attrs, now=self.options.now, seed=self.options.seed, object_id=guid)
+        items, solo_count, bad = plan.runner(params)(view.get, ctx, _ignore_failure)
+        if bad:
+            return (version, mask, None, None, 0, None)
+        return (version, mask, mv_type, items, solo_count, plan.shape)
+
     def _sync_objects(self, space: ConnectorSpace, todo: list[CSObject], fresh: dict[str, bool], outbound: dict[str, None]) -> None:
         step = self._step
         assert step is not None
         failed: set[str] = set()
         flows: list[CSObject] = []
+        # With a helper process: objects whose plan it computes (id → index in todo). They are
+        # sent during phase 1, and their results taken in phase 2, which gives the helper the
+        # time of both phases (phase 1 alone is quicker than the plans).
+        helper = self._helper_for(space, todo)
+        helped: dict[str, int] = {}
         # Phase 1: disconnect, join, project.
-        for obj in todo:
+        for i, obj in enumerate(todo):
             if obj.guid not in space.objects:
                 continue
+            deferred = False
+            if helper is not None:
+                if self._helpable(space, obj):
+                    helper.defer(i)
+                    helped[obj.guid] = i
+                    deferred = True
+                if not i % 64:
+                    helper.tick()
             before = len(step.errors)
-            for mv_id in self._inbound_links(space, obj, fresh):
+            for mv_id in self._inbound_links(space, obj, fresh, deferred):
                 outbound[mv_id] = None
             if len(step.errors) > before:
                 failed.add(obj.guid)
@@ -796,6 +918,10 @@ class Engine:
             if obj.mv_id is None or obj.transient:
                 self._settle(space, obj)
                 continue
+            if helped:
+                k = helped.pop(obj.guid, None)
+                if k is not None and self._take_helped(space, obj, helper.take(k)):  # type: ignore[union-attr]
+                    helper.used += 1  # type: ignore[union-attr]
             mv = self.mv.objects[obj.mv_id]
             before = len(step.errors)
             self._recompute(mv)
@@ -912,9 +1038,10 @@ class Engine:
         obj.memo = (obj.version, self._epoch, in_scope, None, None, (), ())
         return in_scope
 
-    def _inbound_links(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool]) -> list[str]:
+    def _inbound_links(self, space: ConnectorSpace, obj: CSObject, fresh: dict[str, bool], helped: bool = False) -> list[str]:
         """Object-level inbound operations for one object; returns the metaverse objects whose
-        outbound state this changed (disconnected or deleted ones)."""
+        outbound state this changed (disconnected or deleted ones). ``helped``: the helper process
+        is computing the object's plan, which the attribute flow phase takes (or computes)."""
         step = self._step
         assert step is not None
         affected: list[str] = []
@@ -955,9 +1082,35 @@ class Engine:
                 params = self.parameters_for(space.name, obj.dn)
                 view = self._inbound_view(space, obj)
             self._join_or_project(space, obj, view, in_scope, fresh)
-        if view is not None and obj.mv_id is not None and in_scope and self._reuse:
+        if view is not None and obj.mv_id is not None and in_scope and self._reuse and not helped:
             self._prime(space, obj, view, params, in_scope)
         return affected
+
+    def _take_helped(self, space: ConnectorSpace, obj: CSObject, result: tuple[Any, ...] | None) -> bool:
+        """Keep the plan entry the helper computed for ``obj`` (what :meth:`_prime` would have
+        kept), if the object is as it was sent, its scope is the one the engine found, and the
+        entry is for the type of the metaverse object it is linked to, from a plan of the same
+        shape. False: it is not, and :meth:`_recompute` computes the entry."""
+        if result is None:
+            return False
+        version, mask, mv_type, items, solo_count, shape = result
+        memo = obj.memo
+        if items is None or memo is None or memo[3] is not None or memo[0] != version or obj.version != version or memo[1] is not self._epoch:
+            return False
+        in_scope = memo[2]
+        scopes = self._in_scopes.get((space.name, obj.object_type or ""))
+        if scopes is None or scopes.combo(mask) is not in_scope:
+            return False
+        mv = self.mv.objects.get(obj.mv_id or "")
+        if mv is None or mv.object_type != mv_type:
+            return False
+        plan = self._inbound_plan(space.name, mv_type, in_scope)
+        if plan.shape != shape:
+            return False  # the helper's plan is not this one: its items would mean something else
+        connector, dn = space.name, obj.dn
+        lineages = tuple([_new_lineage(Lineage, (name, connector, dn, precedence)) for name, precedence in plan.lineage_heads])
+        obj.memo = (version, self._epoch, in_scope, mv_type, plan, lineages, items, solo_count)
+        return True
 
     def _prime(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], params: Any, in_scope: list[CompiledRule]) -> None:
         """Compute a linked object's contributions while its view is at hand, and keep them with

@@ -28,6 +28,7 @@ Generated code only ever contains text written here: names and attribute names a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import CodeType
 from typing import Any
@@ -214,6 +215,18 @@ class ScopeSet:
         self._combos[mask] = rules
         return rules
 
+    def combo(self, mask: int) -> list[CompiledRule]:
+        """The list ``select`` returns when the rules of ``mask`` (bit i: ``rules[i]``) are in scope."""
+        hit = self._combos.get(mask)
+        return hit if hit is not None else self._combo(mask)
+
+    def mask(self, in_scope: list[CompiledRule]) -> int:
+        """The mask of a list ``select`` returned (the inverse of :meth:`combo`)."""
+        for mask, rules in self._combos.items():
+            if rules is in_scope:
+                return mask
+        raise ValueError("not a list this scope set returned")
+
 
 # ====================================================================== absent inputs
 
@@ -284,7 +297,7 @@ class InboundPlan:
 
     __slots__ = (
         "rules", "slots", "flows", "generic", "targets", "ref_targets", "solo", "slot_targets", "slot_rules", "lineage_heads",
-        "_steps", "_groups", "_tests", "_runs", "_codes",
+        "shape", "_steps", "_groups", "_tests", "_runs", "_codes",
     )  # fmt: skip
 
     def __init__(self, rules: Sequence[CompiledRule], conn_index: int) -> None:
@@ -357,6 +370,9 @@ class InboundPlan:
         self.slot_rules = tuple(slot[2] for slot in slots)
         # Per rule, (name, precedence): the rule's part of the lineage of what it contributes.
         self.lineage_heads = tuple((r.name, r.rule.precedence) for r in self.rules)
+        # What a run's items mean (their slots, the sole writers, the rules of the lineage), as a
+        # digest: items computed by another process's plan are used only if its shape is this one.
+        self.shape = hashlib.sha1(repr((self.slots, self.solo, self.lineage_heads)).encode()).hexdigest()  # noqa: S324 - a fingerprint
 
     def runner(self, params: Mapping[str, Any]) -> Callable[..., tuple[list[Any], int, bool]]:
         """The plan's function for one parameter set (parameter sets are a few long-lived dicts:

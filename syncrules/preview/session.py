@@ -28,6 +28,10 @@ from syncrules.project.simulated import SimulatedDirectory
 from syncrules.semantic.loader import display_path
 from syncrules.source import SourceFile
 
+# Previews of at least this many directory objects synchronize with a helper process (see
+# syncrules.engine.helper), in steps of at least this many objects.
+HELPER_MIN_OBJECTS = 5000
+
 
 @dataclass
 class Session:
@@ -99,6 +103,9 @@ def open_project(path: Path) -> OpenResult:
         deletion_threshold=project.deletion_threshold,
         staging=project.staging,
         freeze_state=True,  # a preview process exists to run the engine (see EngineOptions)
+        # A helper process for large previews only: it costs a process start (~0.4 s of the
+        # other core), and pays for itself from some thousands of objects.
+        helper_min=HELPER_MIN_OBJECTS if sum(len(d.entries) for d in directories.values()) >= HELPER_MIN_OBJECTS else None,
     )
     params = {name: fx.parameters for name, fx in project.connectors.items() if fx.parameters}
     engine = Engine(config, dict(directories), options, params)

@@ -34,24 +34,32 @@ class Ref(str):
     def __repr__(self) -> str:
         return f"Ref({str.__repr__(self)})"
 
+    def __reduce__(self) -> tuple[type[Ref], tuple[str]]:
+        # Pickled as the class and its text (the default goes through copyreg and costs twice
+        # as much): plan results cross to and from the engine's helper process.
+        return (Ref, (str(self),))
+
 
 class _Special:
     """Flow-control sentinels; compared by identity."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "symbol")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, symbol: str) -> None:
         self.name = name
+        self.symbol = symbol  # the module global that holds it
 
     def __repr__(self) -> str:
         return self.name
 
     def __reduce__(self) -> str:
-        return self.name
+        # Pickled as a reference to the module global, so a sentinel unpickles as the same
+        # object and identity comparisons keep working.
+        return self.symbol
 
 
-AUTHORITATIVE_NULL: Final = _Special("AuthoritativeNull")
-IGNORE_THIS_FLOW: Final = _Special("IgnoreThisFlow")
+AUTHORITATIVE_NULL: Final = _Special("AuthoritativeNull", "AUTHORITATIVE_NULL")
+IGNORE_THIS_FLOW: Final = _Special("IgnoreThisFlow", "IGNORE_THIS_FLOW")
 
 SPECIALS = (AUTHORITATIVE_NULL, IGNORE_THIS_FLOW)
 

@@ -80,7 +80,7 @@ def decode(value: Any) -> Any:
 
 
 class Scenario:
-    def __init__(self, folder: Path, reference: bool = False) -> None:
+    def __init__(self, folder: Path, reference: bool = False, helper: bool = False) -> None:
         self.folder = folder
         self.doc = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
         rules = self.doc.get("rules")
@@ -111,6 +111,10 @@ class Scenario:
                 deletion_threshold=opts.get("deletion_threshold", 500),
                 staging=bool(opts.get("staging", False)),
                 error_limit=int(opts.get("error_limit", 5000)),
+                # With a helper process, every step sends every object it can and waits for
+                # the results (see syncrules.engine.helper): they must change nothing.
+                helper_min=1 if helper else None,
+                helper_wait=helper,
             ),
         )
         # The reference engine (every scope, flow and export computed by the interpreted loops, no
@@ -123,6 +127,14 @@ class Scenario:
 
     # ------------------------------------------------------------------ steps
     def run(self) -> None:
+        try:
+            self._steps()
+        finally:
+            helper = self.engine._helper
+            self.used_helper = helper.used if helper is not None else 0
+            self.engine.close()
+
+    def _steps(self) -> None:
         for index, step in enumerate(self.doc.get("steps") or []):
             where = f"{self.folder.name} step {index + 1}"
             if "run" in step:

@@ -12,12 +12,13 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 NAMES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "scenario.yaml").exists())
 
 
-@pytest.mark.parametrize("mode", ["plans", "reference"])
+@pytest.mark.parametrize("mode", ["plans", "reference", "helper"])
 @pytest.mark.parametrize("name", NAMES)
 def test_scenario(name: str, mode: str) -> None:
-    """Each scenario with the engine as it runs (generated plans, kept results) and with the
-    reference engine they are an optimisation of."""
-    Scenario(SCENARIOS / name, reference=mode == "reference").run()
+    """Each scenario with the engine as it runs (generated plans, kept results), with the
+    reference engine they are an optimisation of, and with every inbound plan it can hand over
+    computed by a helper process."""
+    Scenario(SCENARIOS / name, reference=mode == "reference", helper=mode == "helper").run()
 
 
 def test_scenarios_are_described_and_indexed() -> None:
