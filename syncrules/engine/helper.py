@@ -7,10 +7,11 @@ objects it is about to reach to a helper process, which holds a copy of the rule
 no objects), and takes the results back as it reaches each object; where a result has not come
 back yet, the engine computes it itself, exactly as it would without a helper.
 
-The helper is a separate program (:func:`main`, run by the same Python), started once per engine
-(again when the rules or the clock change), not a fork: a fork would share the engine's memory copy-on-write, and reference counting
-writes to every object the engine reads, so every page it touched would be copied while the
-child lived (measured: it cost more than the child saved).
+The helper is a separate program (:func:`main`, run by the same Python), started once per
+engine (again when the rules or the clock change), not a fork: a fork would share the engine's
+memory copy-on-write, and reference counting writes to every object the engine reads, so every
+page it touched would be copied while the child lived (measured: it cost more than the child
+saved).
 
 Nothing here decides an outcome:
 
@@ -24,7 +25,9 @@ Nothing here decides an outcome:
 Which process computed what changes the time a step takes, never its result; tests compare the
 state with and without a helper, with every result waited for, and with the helper killed.
 
-Frames in both directions are a 4-byte length and a pickle. The engine never blocks on the
+Frames in both directions are a 4-byte length and a pickle; they cross only the two pipes
+between the engine and the helper it started (rule files and fixtures reach the helper as the
+compiled configuration and the values the engine imported). The engine never blocks on the
 helper: its end of both pipes is non-blocking, what the pipe does not take yet waits in a buffer,
 and results are read when they are there. The helper blocks on both (it has nothing else to do).
 """
@@ -104,6 +107,7 @@ class Helper:
                     stderr=subprocess.DEVNULL,
                     bufsize=0,
                     pass_fds=(fd,),
+                    env=_environment(),
                 )
             except OSError:
                 return
@@ -266,6 +270,15 @@ class Helper:
         self.close()
         self._results.clear()
         self._pending.clear()
+
+
+def _environment() -> dict[str, str]:
+    """The engine's environment, with this copy of syncrules first on the module path (the
+    engine may have found it through a path of its own, as the benchmarks do)."""
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
 def _no_request(_i: int) -> None:

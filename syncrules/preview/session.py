@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -103,9 +104,10 @@ def open_project(path: Path) -> OpenResult:
         deletion_threshold=project.deletion_threshold,
         staging=project.staging,
         freeze_state=True,  # a preview process exists to run the engine (see EngineOptions)
-        # A helper process for large previews only: it costs a process start (~0.4 s of the
-        # other core), and pays for itself from some thousands of objects.
-        helper_min=HELPER_MIN_OBJECTS if sum(len(d.entries) for d in directories.values()) >= HELPER_MIN_OBJECTS else None,
+        # A helper process for large previews on a machine with a core to spare: it costs a
+        # process start (~0.4 s of the other core), and pays for itself from some thousands of
+        # objects.
+        helper_min=HELPER_MIN_OBJECTS if _cores() >= 2 and sum(len(d.entries) for d in directories.values()) >= HELPER_MIN_OBJECTS else None,
     )
     params = {name: fx.parameters for name, fx in project.connectors.items() if fx.parameters}
     engine = Engine(config, dict(directories), options, params)
@@ -115,6 +117,12 @@ def open_project(path: Path) -> OpenResult:
         if fx.changes is not None
     }
     return OpenResult(Session(project, compiled, engine, directories, changes_digest=digests), sink.sorted(), sources)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _as_records(changes: Any) -> list[ImportRecord]:
