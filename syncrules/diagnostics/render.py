@@ -33,17 +33,39 @@ def _frame(
     last = min(span.end_line, span.line + 4)
     for number in range(span.line, last + 1):
         text = src.line_text(number).replace("\t", " ")
-        lines.append(f"{number:>{width}} | {text}".rstrip())
         start = span.column if number == span.line else 1 + (len(text) - len(text.lstrip()))
         end = span.end_column if number == span.end_line else len(text) + 1
         if end <= start:
             end = start + 1
+        text, start, end = _window(text, start, end)
+        lines.append(f"{number:>{width}} | {text}".rstrip())
         under = " " * (start - 1) + marker * (end - start)
         tail = f" {note}" if note and number == last else ""
         lines.append(f"{pad} | " + _style(under + tail, fg, True, colour))
     if span.end_line > last:
         lines.append(f"{pad} | ...")
     return lines
+
+
+# A code frame shows at most this many characters of a line: a minified JSON fixture is one line
+# of megabytes, and each of its problems would otherwise print all of it (twice, with the marks).
+_FRAME_WIDTH = 120
+_BEFORE = 40  # of which this many come before the marked column
+
+
+def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """The part of a long line around columns ``start``..``end`` (1-based, end exclusive), with
+    "..." where it was cut, and the columns moved to match (the marks end at the cut)."""
+    if len(text) <= _FRAME_WIDTH:
+        return text, start, end
+    first = max(0, min(start - 1 - _BEFORE, len(text) - _FRAME_WIDTH))
+    shown = text[first : first + _FRAME_WIDTH]
+    lead = "..." if first else ""
+    tail = "..." if first + _FRAME_WIDTH < len(text) else ""
+    offset = len(lead) - first
+    start = max(start + offset, len(lead) + 1)
+    end = max(min(end + offset, len(lead) + len(shown) + 1), start + 1)
+    return lead + shown + tail, start, end
 
 
 def render_text(diags: list[Diagnostic], sources: Mapping[str, SourceFile], colour: bool = False) -> str:
