@@ -47,10 +47,11 @@ def _frame(
     return lines
 
 
-# A code frame shows at most this many characters of a line: a minified JSON fixture is one line
-# of megabytes, and each of its problems would otherwise print all of it (twice, with the marks).
-_FRAME_WIDTH = 120
-_BEFORE = 40  # of which this many come before the marked column
+# A code frame shows at most this many characters of a line. Rule lines are shorter; a minified
+# JSON fixture is one line of megabytes, and each of its problems would otherwise print all of it,
+# twice with the marks.
+_FRAME_WIDTH = 400
+_BEFORE = 100  # of which this many come before the marked column
 
 
 def _window(text: str, start: int, end: int) -> tuple[str, int, int]:

@@ -91,8 +91,8 @@ class Helper:
         self._next = 0
         self.used = 0  # results the engine took (for measurements and tests)
         self._proc: subprocess.Popen[bytes] | None = None
-        if not sys.executable:
-            return
+        if not sys.executable or os.name != "posix":
+            return  # (the pipes and the inherited setup file are POSIX): the engine works alone
         # The setup goes through an unnamed temporary file the helper inherits, so that the
         # helper reads it and builds its engine on its own while this engine goes on.
         with tempfile.TemporaryFile() as handover:
@@ -109,7 +109,7 @@ class Helper:
                     pass_fds=(fd,),
                     env=_environment(),
                 )
-            except OSError:
+            except (OSError, ValueError):
                 return
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._wfd = self._proc.stdin.fileno()
