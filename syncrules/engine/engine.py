@@ -102,7 +102,6 @@ _NO_PARAMS: dict[str, Any] = {}
 _HELPER_MIN_FLOWS = 40
 
 
-
 @dataclass
 class StepResult:
     connector: str
