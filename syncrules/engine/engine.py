@@ -878,8 +878,7 @@ class Engine:
         plan = self._inbound_plan(connector, mv_type, in_scope)
         if plan.generic:
             return (version, mask, None, None, 0, None, ())
-        ctx = EvalContext(view, params, imported=attrs, now=self.options.now, seed=self.options.seed, object_id=guid)
-        items, solo_count, bad = plan.runner(params)(view.get, ctx, _ignore_failure)
+        items, solo_count, bad = self._run_plan(plan, view, params, attrs, guid, _ignore_failure)
         if bad:
             return (version, mask, None, None, 0, None, ())
         fills: list[Any] = []
@@ -932,10 +931,10 @@ class Engine:
             if obj.mv_id is None or obj.transient:
                 self._settle(space, obj)
                 continue
-            if helped:
+            if helped and helper is not None:
                 k = helped.pop(obj.guid, None)
-                if k is not None and self._take_helped(space, obj, helper.take(k)):  # type: ignore[union-attr]
-                    helper.used += 1  # type: ignore[union-attr]
+                if k is not None and self._take_helped(space, obj, helper.take(k)):
+                    helper.used += 1
             mv = self.mv.objects[obj.mv_id]
             before = len(step.errors)
             self._recompute(mv)
@@ -1126,9 +1125,7 @@ class Engine:
             pairs = iter(fills)
             for j, name in zip(pairs, pairs, strict=True):
                 items[j] = attrs[name]  # the object's own value (see inbound_for_helper)
-        connector, dn = space.name, obj.dn
-        lineages = tuple([_new_lineage(Lineage, (name, connector, dn, precedence)) for name, precedence in plan.lineage_heads])
-        obj.memo = (version, self._epoch, in_scope, mv_type, plan, lineages, items, solo_count)
+        obj.memo = self._entry(space, obj, version, in_scope, mv_type, plan, items, solo_count)
         return True
 
     def _prime(self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], params: Any, in_scope: list[CompiledRule]) -> None:
@@ -1164,13 +1161,26 @@ class Engine:
         epoch, in-scope rules, metaverse type, plan, lineage per rule, items, how many of the
         items come first as sole writers), or None when a flow failed (``fail`` reports it, or
         not)."""
-        ctx = EvalContext(view, params, imported=obj.attrs, now=self.options.now, seed=self.options.seed, object_id=obj.guid)
-        items, solo_count, bad = plan.runner(params)(view.get, ctx, fail)
+        items, solo_count, bad = self._run_plan(plan, view, params, obj.attrs, obj.guid, fail)
         if bad:
             return None
+        return self._entry(space, obj, obj.version, in_scope, mv_type, plan, items, solo_count)
+
+    def _run_plan(
+        self, plan: InboundPlan, view: dict[str, Any], params: Any, imported: dict[str, Any], guid: str, fail: Callable[[int, EvalError], None]
+    ) -> tuple[list[Any], int, bool]:
+        """An object's inbound plan over its view: (items, sole-writer count, failed)."""
+        ctx = EvalContext(view, params, imported=imported, now=self.options.now, seed=self.options.seed, object_id=guid)
+        return plan.runner(params)(view.get, ctx, fail)
+
+    def _entry(
+        self, space: ConnectorSpace, obj: CSObject, version: int, in_scope: list[CompiledRule], mv_type: str, plan: InboundPlan, items: list[Any], solo_count: int
+    ) -> tuple[Any, ...]:
+        """What ``obj.memo`` keeps of a plan's run (see :meth:`_plan_entry`), with the lineage of
+        each rule for this object."""
         connector, dn = space.name, obj.dn
         lineages = tuple([_new_lineage(Lineage, (name, connector, dn, precedence)) for name, precedence in plan.lineage_heads])
-        return (obj.version, self._epoch, in_scope, mv_type, plan, lineages, items, solo_count)
+        return (version, self._epoch, in_scope, mv_type, plan, lineages, items, solo_count)
 
     def _join_or_project(
         self, space: ConnectorSpace, obj: CSObject, view: dict[str, Any], in_scope: list[CompiledRule], fresh: dict[str, bool]

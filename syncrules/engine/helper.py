@@ -1,7 +1,7 @@
 """A helper process that runs inbound plans on the machine's other core.
 
 Working out which inbound rules are in scope for a connector-space object and what their flows
-contribute (the object's inbound plan) is about a fifth of a full synchronization, and it reads
+contribute (the object's inbound plan) is about a sixth of a full synchronization, and it reads
 nothing but the object, its parameters and the rules. So a large synchronization step sends the
 objects it is about to reach to a helper process, which holds a copy of the rules (an engine with
 no objects), and takes the results back as it reaches each object; where a result has not come
