@@ -10,6 +10,7 @@ middle, and with results the engine must refuse.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -19,7 +20,6 @@ import pytest
 
 from syncrules.engine import Engine, EngineOptions
 from syncrules.engine.helper import Helper
-from syncrules.engine.plans import InboundPlan
 from syncrules.ir import nodes as ir
 from syncrules.runtime.values import AUTHORITATIVE_NULL, IGNORE_THIS_FLOW, Ref
 from tests.test_engine_perf_invariants import AAD, AD, World, _run
@@ -55,9 +55,8 @@ def test_plans_computed_by_the_helper_give_the_outcome_without_it(config: ir.Con
             used.append(helped._helper.used)
         return result
 
-    helped.run_step = step  # type: ignore[method-assign]
     try:
-        _same(_run(plain, plain_world, rounds=6), _run(helped, helped_world, rounds=6))
+        _same(_run(plain, plain_world, rounds=6), _run(helped, helped_world, rounds=6, step=step))
     finally:
         helped.close()
     # The helper did the work: most of the objects the initial synchronization computes, and
@@ -79,26 +78,25 @@ def test_a_helper_killed_during_the_run_changes_nothing(config: ir.Config) -> No
             killed.append(helper._proc.pid)
         return original(connector, profile)
 
-    helped.run_step = step  # type: ignore[method-assign]
     try:
-        _same(_run(plain, plain_world, rounds=3), _run(helped, helped_world, rounds=3))
+        _same(_run(plain, plain_world, rounds=3), _run(helped, helped_world, rounds=3, step=step))
     finally:
         helped.close()
     assert killed
 
 
 def test_results_of_a_plan_of_another_shape_are_refused(config: ir.Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine's plans get another shape than the helper's: nothing the helper sends is used."""
+    """The helper's plans have another shape than the engine's: nothing the helper sends is used."""
     (plain, plain_world), (helped, helped_world) = _engines(config, 4)
-    original = Engine._inbound_plan
+    original = Helper.take
 
-    def other_shape(self: Engine, connector: str, mv_type: str, in_scope: list[Any]) -> InboundPlan:
-        plan = original(self, connector, mv_type, in_scope)
-        if self is helped:
-            plan.shape = "not the helper's"
-        return plan
+    def other_shape(self: Helper, i: int) -> tuple[Any, ...] | None:
+        result = original(self, i)
+        if result is not None and result[5] is not None:
+            result = (*result[:5], "not the engine's", *result[6:])
+        return result
 
-    monkeypatch.setattr(Engine, "_inbound_plan", other_shape)
+    monkeypatch.setattr(Helper, "take", other_shape)
     try:
         _same(_run(plain, plain_world, rounds=2), _run(helped, helped_world, rounds=2))
         assert helped._helper is not None and helped._helper.used == 0
@@ -128,6 +126,17 @@ def test_close_ends_the_helper_process(config: ir.Config) -> None:
     engine.close()
     assert proc.poll() is not None
     assert engine._helper is None
+
+
+def test_a_dropped_engine_ends_its_helper_process(config: ir.Config) -> None:
+    """No close(): the helper goes with the last reference to the engine (and so to itself)."""
+    engine = Engine(config, {}, EngineOptions(helper_min=1))
+    helper = engine._helper
+    assert helper is not None and helper._proc is not None
+    proc = helper._proc
+    del engine, helper
+    gc.collect()
+    assert proc.poll() is not None
 
 
 def test_sentinels_and_references_survive_pickling() -> None:

@@ -23,7 +23,6 @@ import datetime as _dt
 import gc
 import os
 import pickle
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -202,9 +201,8 @@ class Engine:
         """A helper process for the current rules and clock (see :mod:`syncrules.engine.helper`)."""
         self.close()
         setup = pickle.dumps((self.cc.config, replace(self.options, helper_min=None), self._param_overrides), pickle.HIGHEST_PROTOCOL)
-        self._helper = helper = Helper(setup, scopes_digest(self._in_scopes), wait=self.options.helper_wait)
+        self._helper = Helper(setup, scopes_digest(self._in_scopes), wait=self.options.helper_wait)
         self._helper_epoch = self._epoch
-        weakref.finalize(self, helper.close)
 
     def reconfigure(self, config: ir.Config) -> None:
         """Use new rules from now on, keeping all state (what an administrator's rule change does).
@@ -1466,21 +1464,21 @@ class Engine:
         if solo is not None and affected is None and not mv.attrs and not mv.lineage:
             f_values, f_lineage, rest = _fill_parts(inputs[0][2])
             filled = (f_values, f_lineage)
-        for space, _, entry in inputs:
-            if entry.__class__ is dict:
-                for target, part_entries in entry.items():
+        for space, _, got in inputs:
+            if got.__class__ is dict:
+                for target, part_entries in got.items():
                     found = contributions.get(target)
                     if found is None:
                         contributions[target] = part_entries
                     else:
                         found.extend(part_entries)
                 continue
-            if affected is not None and entry[4].targets.isdisjoint(affected):
+            if affected is not None and got[4].targets.isdisjoint(affected):
                 continue  # an unchanged object whose contributions are all as before
-            slots = entry[4].slots
-            slot_targets = entry[4].slot_targets
-            lineages = entry[5]
-            pairs = iter(entry[6] if filled is None else rest)
+            slots = got[4].slots
+            slot_targets = got[4].slot_targets
+            lineages = got[5]
+            pairs = iter(got[6] if filled is None else rest)
             for k, value in zip(pairs, pairs, strict=True):
                 if affected is not None and slot_targets[k] not in affected:
                     continue  # (most of an unchanged object's contributions)
@@ -1638,8 +1636,8 @@ class Engine:
             affected |= plan.targets
             if previous is not None:
                 affected |= previous[0][4].targets
-        for previous, _ in before.values():
-            affected |= previous[4].targets
+        for gone, _ in before.values():
+            affected |= gone[4].targets
         return affected
 
     def _outbound_stale(self, mv: MVObject, attribute: str) -> None:
@@ -2307,7 +2305,7 @@ class Engine:
         directory = self._directory(connector)
         space = self.spaces[connector]
         pending = sorted((o for o in space.objects.values() if o.pending_export is not None), key=_dn_order)
-        deletes = sum(1 for o in pending if o.pending_export.operation == PE_DELETE)  # type: ignore[union-attr]
+        deletes = sum(1 for o in pending if o.pending_export.operation == PE_DELETE)  # type: ignore[union-attr,misc]
         threshold = self.options.deletion_threshold
         if threshold is not None and deletes > threshold:
             step.status = STOPPED_DELETION_THRESHOLD

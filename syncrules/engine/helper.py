@@ -185,6 +185,12 @@ class Helper:
         pending.discard(i)
         return self._results.pop(i, None)
 
+    def __del__(self) -> None:
+        # The engine holding this helper is gone: the process goes with it. (The engine is
+        # dropped, not told: a compiled engine takes no weak reference to finalize on.)
+        with contextlib.suppress(Exception):
+            self.close()
+
     def close(self) -> None:
         """End the helper: its input is closed, and it is killed if it does not leave."""
         self.alive = False

@@ -427,12 +427,12 @@ class InboundPlan:
             if len(step) == 2:
                 self._emit_chain(code, *step)
                 continue
-            k, flow, src, gi, last = step
-            self._emit(code, k, flow, src, shared, gi, self._tests[k], absent[k], self.solo[k])
+            k, flow, src, group, last = step
+            self._emit(code, k, flow, src, shared, group, self._tests[k], absent[k], self.solo[k])
             if last:
                 # No value stopped the group's resolution: what the flows gave, as before.
-                code.add(1, f"if w{gi} and q{gi}:")
-                code.add(2, f"out.extend(q{gi})")
+                code.add(1, f"if w{group} and q{group}:")
+                code.add(2, f"out.extend(q{group})")
         code.add(1, "n = len(sv) >> 1")  # pairs
         code.add(1, "sv.extend(out)")
         code.add(1, "return sv, n, failed")

@@ -165,7 +165,7 @@ class _ValueIndex:
             if held.__class__ is str:
                 found.add(held)  # type: ignore[arg-type]
             else:
-                found |= held  # type: ignore[operator]
+                found |= held  # type: ignore[operator,arg-type]
         return found
 
 

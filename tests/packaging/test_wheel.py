@@ -7,6 +7,7 @@ install finds them in the source tree instead).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -37,6 +38,18 @@ def test_wheel_contains_grammar_and_stdlib(wheel: Path) -> None:
     assert "syncrules/_data/stdlib/functions.yaml" in names
 
 
+def test_wheel_carries_the_compiled_engine(wheel: Path) -> None:
+    """hatch_build.py compiles the engine's hot modules when a C compiler is there."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: the wheel is pure Python")
+    names = zipfile.ZipFile(wheel).namelist()
+    for module in ("engine", "spaces", "plans", "scope", "model"):
+        assert any(n.startswith(f"syncrules/engine/{module}.") and n.endswith(".so") for n in names), module
+    assert any(n.startswith("syncrules_native__mypyc") for n in names)
+    assert "syncrules/engine/native.json" in names
+    assert not wheel.name.endswith("-none-any.whl")  # tagged for this interpreter and platform
+
+
 def test_installed_wheel_runs(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
@@ -58,3 +71,8 @@ def test_installed_wheel_runs(wheel: Path, tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert "SR115" in bad.stdout
+    # The installed engine is the compiled one when the wheel carries it (no build tools needed).
+    carried = any(n.endswith(".so") for n in zipfile.ZipFile(wheel).namelist())
+    code = "from syncrules.engine import Engine, native; print(native.compiled(), native.reason)"
+    which = subprocess.run([str(py), "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert which.stdout.split()[0] == str(carried), which.stdout + which.stderr

@@ -1,0 +1,81 @@
+"""Which engine runs: the modules compiled by mypyc (see hatch_build.py), or their sources.
+
+The compiled extensions sit next to the sources they were built from, and Python imports an
+extension before a source of the same name. So an extension that no longer matches its source
+(the source was edited after an editable install) would silently run the old code. Before the
+engine's modules are imported, :func:`choose` compares the SHA-256 of each source with the
+stamp written when the extensions were built; on any difference, on a missing extension or
+stamp, or with ``SYNCRULES_PURE=1``, a finder makes the sources load instead, all of them (the
+compiled modules call each other directly, so they are used together or not at all).
+
+The helper process (:mod:`syncrules.engine.helper`) imports the engine the same way and makes
+the same choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MODULES = ("engine", "spaces", "plans", "scope", "model")  # as hatch_build.MODULES
+STAMP = "native.json"
+
+# Why the sources run (None: the compiled modules do); set by choose().
+reason: str | None = "not chosen yet"
+
+
+def _why_not() -> str | None:
+    if os.environ.get("SYNCRULES_PURE"):
+        return "SYNCRULES_PURE is set"
+    try:
+        stamp: dict[str, str] = json.loads((HERE / STAMP).read_text())
+    except (OSError, ValueError):
+        return "not compiled"
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    for name in MODULES:
+        if not any((HERE / f"{name}{suffix}").exists() for suffix in suffixes):
+            return f"no extension for {name}"
+        try:
+            digest = hashlib.sha256((HERE / f"{name}.py").read_bytes()).hexdigest()
+        except OSError:
+            return f"no source for {name}"
+        if stamp.get(name) != digest:
+            return f"{name}.py changed since it was compiled (reinstall to compile it again)"
+    return None
+
+
+class _Sources:
+    """A meta path finder that loads the engine's compiled modules from their sources."""
+
+    names = {f"syncrules.engine.{name}": HERE / f"{name}.py" for name in MODULES}
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> Any:
+        source = self.names.get(fullname)
+        if source is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+def choose() -> None:
+    """Decide once, before the first engine module is imported."""
+    global reason
+    if reason != "not chosen yet":
+        return
+    reason = _why_not()
+    if reason is not None and not any(isinstance(f, _Sources) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Sources())
+
+
+def compiled() -> bool:
+    """Whether the engine running is the compiled one."""
+    module = sys.modules.get("syncrules.engine.engine")
+    return module is not None and not str(getattr(module, "__file__", "")).endswith(".py")
