@@ -30,22 +30,22 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-ENGINE = ROOT / "syncrules" / "engine"
-# The modules compiled (syncrules.engine.native lists the same names). The rest of the engine
-# (the helper process, directories, compiled flows) and the generated plan code stay Python.
-MODULES = ("engine", "spaces", "plans", "scope", "model")
+PACKAGE = ROOT / "syncrules"
+# The modules compiled, as paths in the package without ".py" (syncrules.native lists the same).
+# The rest, and the plan code the engine generates, stay Python.
+MODULES = ("engine/engine", "engine/spaces", "engine/plans", "engine/scope", "engine/model", "engine/compiled", "evaluate/context")
 GROUP = "syncrules_native"
 STAMP = "native.json"
 
 
 def digests() -> dict[str, str]:
     """The SHA-256 of each compiled module's source: the stamp the extensions are checked against."""
-    return {name: hashlib.sha256((ENGINE / f"{name}.py").read_bytes()).hexdigest() for name in MODULES}
+    return {name: hashlib.sha256((PACKAGE / f"{name}.py").read_bytes()).hexdigest() for name in MODULES}
 
 
 def compile_into(out: Path) -> None:
     """Run mypyc over the modules; the extensions land in ``out`` (``out/syncrules/engine/*.so``
-    and the shared ``out/syncrules_native__mypyc*.so``)."""
+    and the shared ``out/syncrules_native__mypyc*.so``, the paths they have in a wheel)."""
     from mypyc.build import mypycify
     from setuptools import setup
 
@@ -57,7 +57,7 @@ def compile_into(out: Path) -> None:
             # The other modules are read for their types only (and in an isolated build
             # environment the third-party ones are not installed).
             ext_modules=mypycify(
-                ["--ignore-missing-imports", "--follow-imports=silent"] + [str(ENGINE / f"{name}.py") for name in MODULES],
+                ["--ignore-missing-imports", "--follow-imports=silent"] + [str(PACKAGE / f"{name}.py") for name in MODULES],
                 opt_level="3",
                 group_name=GROUP,
             ),
@@ -91,18 +91,19 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
         stamp = json.dumps(digests(), indent=1, sort_keys=True) + "\n"
         if version == "editable":
             # The checkout is imported: the extensions and their stamp go next to the sources.
-            for old in list(ENGINE.glob("*.so")) + list(ROOT.glob(f"{GROUP}__mypyc*.so")):
-                old.unlink()
+            # Every extension of an earlier build goes, also of a module no longer compiled.
+            old = [p for p in PACKAGE.rglob("*") if p.suffix in (".so", ".pyd")]
+            for path in old + list(ROOT.glob(f"{GROUP}__mypyc*")):
+                path.unlink()
             for path in built:
-                target = ROOT / path.relative_to(out)
-                shutil.copy2(path, target)
-            (ENGINE / STAMP).write_text(stamp)
+                shutil.copy2(path, ROOT / path.relative_to(out))
+            (PACKAGE / STAMP).write_text(stamp)
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         stamp_file = out / STAMP
         stamp_file.write_text(stamp)
-        build_data["force_include"][str(stamp_file)] = f"syncrules/engine/{STAMP}"
+        build_data["force_include"][str(stamp_file)] = f"syncrules/{STAMP}"
         for path in built:
             build_data["force_include"][str(path)] = str(path.relative_to(out))
 

@@ -3,6 +3,10 @@
 The public API is deliberately small; the command line (``syncrules.cli``) is built on it.
 """
 
+from syncrules import native
+
+native.choose()  # the compiled modules, or their sources (before any of them can be imported)
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__"]

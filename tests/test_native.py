@@ -1,4 +1,4 @@
-"""The choice between the compiled engine and its sources (syncrules.engine.native).
+"""The choice between the compiled engine and its sources (syncrules.native).
 
 A compiled module that no longer matches its source would run old code without a word, so the
 sources run instead; these tests build the situations in a directory of their own.
@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from syncrules.engine import native
+from syncrules import native
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def _tree(tmp_path: Path, *, stamp: bool = True, extensions: bool = True) -> Path:
     for name in native.MODULES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / f"{name}.py").write_text(f"# {name}\n")
         if extensions:
             (tmp_path / f"{name}{SUFFIX}").write_bytes(b"")
@@ -41,11 +42,11 @@ def test_matching_sources_use_the_extensions(tmp_path: Path, monkeypatch: pytest
 def test_an_edited_source_runs_as_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "HERE", _tree(tmp_path))
     monkeypatch.delenv("SYNCRULES_PURE", raising=False)
-    (tmp_path / "plans.py").write_text("# plans, edited\n")
-    assert native._why_not() == "plans.py changed since it was compiled (reinstall to compile it again)"
+    (tmp_path / "engine" / "plans.py").write_text("# plans, edited\n")
+    assert native._why_not() == "engine/plans.py changed since it was compiled (reinstall to compile it again)"
 
 
-@pytest.mark.parametrize(("stamp", "extensions", "why"), [(False, True, "not compiled"), (True, False, "no extension for engine")])
+@pytest.mark.parametrize(("stamp", "extensions", "why"), [(False, True, "not compiled"), (True, False, "no extension for engine/engine")])
 def test_a_missing_stamp_or_extension_runs_as_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stamp: bool, extensions: bool, why: str) -> None:
     monkeypatch.setattr(native, "HERE", _tree(tmp_path, stamp=stamp, extensions=extensions))
     monkeypatch.delenv("SYNCRULES_PURE", raising=False)
@@ -62,8 +63,8 @@ def _loaded(env: dict[str, str]) -> tuple[list[str], str]:
     """The files the engine's five modules were loaded from in a new process, and why the
     sources run there ("None": they do not)."""
     code = (
-        "import sys; import syncrules.engine; from syncrules.engine import native; "
-        "print(*[sys.modules['syncrules.engine.' + n].__file__ for n in native.MODULES]); print(native.reason)"
+        "import sys; import syncrules.engine, syncrules.evaluate.context; from syncrules import native; "
+        "print(*[sys.modules['syncrules.' + n.replace('/', '.')].__file__ for n in native.MODULES]); print(native.reason)"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     files, reason = done.stdout.splitlines()
@@ -73,7 +74,7 @@ def _loaded(env: dict[str, str]) -> tuple[list[str], str]:
 def test_the_sources_load_together_when_refused() -> None:
     files, reason = _loaded({**os.environ, "SYNCRULES_PURE": "1"})
     assert reason == "SYNCRULES_PURE is set"
-    assert len(files) == 5 and all(f.endswith(".py") for f in files)
+    assert len(files) == len(native.MODULES) and all(f.endswith(".py") for f in files)
 
 
 def test_a_new_process_runs_what_was_chosen() -> None:

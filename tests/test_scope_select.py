@@ -4,12 +4,12 @@ generated code (syncrules.engine.scope.clause_source), and must agree with the c
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncrules.engine.compiled import CompiledRule
 from syncrules.engine.plans import ScopeSet
 from syncrules.engine.scope import CompiledScope
 from syncrules.ir import nodes as ir
@@ -34,8 +34,12 @@ scalars = st.one_of(
 values = st.one_of(scalars, st.lists(scalars, max_size=3))
 
 
-def _rule(clause: ir.ScopeClause) -> Any:
-    return SimpleNamespace(scope=CompiledScope(((clause,),)))
+def _rule(*clauses: ir.ScopeClause) -> CompiledRule:
+    """A rule with these scoping clauses (one group) and nothing else."""
+    rule = ir.Rule(
+        "r", None, None, None, "inbound", "AD", "user", "person", "join", 100, 100, None, None, False, False, None, (tuple(clauses),), (), ()
+    )
+    return CompiledRule(rule, 0, CompiledScope((tuple(clauses),)), [], ())
 
 
 @settings(max_examples=600, deadline=None)
@@ -66,7 +70,7 @@ def test_inline_clauses_agree_with_the_predicates(
 def test_clauses_shared_by_rules_are_decided_once_per_object() -> None:
     shared = ir.ScopeClause("cloudMastered", "NOTEQUAL", "True")
     first = _rule(shared)
-    second = SimpleNamespace(scope=CompiledScope(((shared, ir.ScopeClause("kind", "EQUAL", "User")),)))
+    second = _rule(shared, ir.ScopeClause("kind", "EQUAL", "User"))
     scopes = ScopeSet([first, second])
     assert scopes.select({"kind": "user"}, "", {}, lambda _dn: False) == [first, second]
     assert scopes.select({"kind": "user", "cloudMastered": "TRUE"}, "", {}, lambda _dn: False) == []

@@ -1,11 +1,5 @@
 """The synchronization engine (connector spaces, metaverse, run profiles) as a Python API."""
 
-from syncrules.engine import native
-
-native.choose()  # compiled modules, or their sources (before any of them is imported)
-
-# ruff: noqa: E402
-
 from syncrules.engine.directory import (
     ChangeRecord,
     ConnectedDirectory,

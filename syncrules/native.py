@@ -1,14 +1,15 @@
-"""Which engine runs: the modules compiled by mypyc (see hatch_build.py), or their sources.
+"""Which code runs: the modules compiled by mypyc (see hatch_build.py), or their sources.
 
 The compiled extensions sit next to the sources they were built from, and Python imports an
 extension before a source of the same name. So an extension that no longer matches its source
-(the source was edited after an editable install) would silently run the old code. Before the
-engine's modules are imported, :func:`choose` compares the SHA-256 of each source with the
-stamp written when the extensions were built; on any difference, on a missing extension or
-stamp, or with ``SYNCRULES_PURE=1``, a finder makes the sources load instead, all of them (the
-compiled modules call each other directly, so they are used together or not at all).
+(the source was edited after an editable install) would silently run the old code. When the
+package is imported, before any compiled module can be, :func:`choose` compares the SHA-256 of
+each source with the stamp written when the extensions were built; on any difference, on a
+missing extension or stamp, or with ``SYNCRULES_PURE=1``, a finder makes the sources load
+instead, all of them (the compiled modules call each other directly, so they are used together
+or not at all).
 
-The helper process (:mod:`syncrules.engine.helper`) imports the engine the same way and makes
+The helper process (:mod:`syncrules.engine.helper`) imports the package the same way and makes
 the same choice.
 """
 
@@ -25,8 +26,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-MODULES = ("engine", "spaces", "plans", "scope", "model")  # as hatch_build.MODULES
+HERE = Path(__file__).resolve().parent  # the package
+# The compiled modules, as paths in the package without ".py" (hatch_build.MODULES).
+MODULES = ("engine/engine", "engine/spaces", "engine/plans", "engine/scope", "engine/model", "engine/compiled", "evaluate/context")
 STAMP = "native.json"
 
 # Why the sources run (None: the compiled modules do); set by choose().
@@ -56,7 +58,7 @@ def _why_not() -> str | None:
 class _Sources:
     """A meta path finder that loads the engine's compiled modules from their sources."""
 
-    names = {f"syncrules.engine.{name}": HERE / f"{name}.py" for name in MODULES}
+    names = {"syncrules." + name.replace("/", "."): HERE / f"{name}.py" for name in MODULES}
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> Any:
         source = self.names.get(fullname)
@@ -77,5 +79,6 @@ def choose() -> None:
 
 def compiled() -> bool:
     """Whether the engine running is the compiled one."""
-    module = sys.modules.get("syncrules.engine.engine")
-    return module is not None and not str(getattr(module, "__file__", "")).endswith(".py")
+    import syncrules.engine.engine as module
+
+    return not str(module.__file__).endswith(".py")
