@@ -26,6 +26,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "SYNCRULES_PURE_BUILD"},  # the wheel as shipped
     )
     wheels = list(out.glob("syncrules-*.whl"))
     assert len(wheels) == 1
@@ -59,7 +60,7 @@ def test_installed_wheel_runs(wheel: Path, tmp_path: Path) -> None:
     version = subprocess.run([str(exe), "--version"], check=True, capture_output=True, text=True)
     assert "syncrules" in version.stdout
     # Run from a directory outside the source tree so only the installed copy can be found.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SYNCRULES_PURE")}
     ok = subprocess.run([str(exe), "check", str(ROOT / "tests" / "invalid" / "_schema.sync")], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = subprocess.run(
