@@ -5,7 +5,7 @@ The public API is deliberately small; the command line (``syncrules.cli``) is bu
 
 from syncrules import native
 
-native.choose()  # the compiled modules, or their sources (before any of them can be imported)
+native.install()  # the compiled modules, or their sources (decided when the first is imported)
 
 __version__ = "0.1.0"
 

@@ -2,12 +2,13 @@
 
 The compiled extensions sit next to the sources they were built from, and Python imports an
 extension before a source of the same name. So an extension that no longer matches its source
-(the source was edited after an editable install) would silently run the old code. When the
-package is imported, before any compiled module can be, :func:`choose` compares the SHA-256 of
-each source with the stamp written when the extensions were built; on any difference, on a
-missing extension or stamp, or with ``SYNCRULES_PURE=1``, a finder makes the sources load
-instead, all of them (the compiled modules call each other directly, so they are used together
-or not at all).
+(the source was edited after an editable install) would silently run the old code. Importing
+the package puts a finder first on ``sys.meta_path`` (:func:`install`); when one of the compiled
+modules is first imported, it compares the SHA-256 of each source with the stamp written when
+the extensions were built (:func:`choose`: commands that never load the engine, such as
+``syncrules check``, pay nothing). On any difference, on a missing extension or stamp, or with
+``SYNCRULES_PURE=1``, it loads the sources instead, all of them (the compiled modules call each
+other directly, so they are used together or not at all).
 
 The helper process (:mod:`syncrules.engine.helper`) imports the package the same way and makes
 the same choice.
@@ -15,10 +16,7 @@ the same choice.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.machinery
-import importlib.util
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -31,11 +29,15 @@ HERE = Path(__file__).resolve().parent  # the package
 MODULES = ("engine/engine", "engine/spaces", "engine/plans", "engine/scope", "engine/model", "engine/compiled", "evaluate/context")
 STAMP = "native.json"
 
-# Why the sources run (None: the compiled modules do); set by choose().
+# Why the sources run (None: the compiled modules do); set by choose() when a compiled module
+# is first imported.
 reason: str | None = "not chosen yet"
 
 
 def _why_not() -> str | None:
+    import hashlib
+    import json
+
     if os.environ.get("SYNCRULES_PURE"):
         return "SYNCRULES_PURE is set"
     try:
@@ -55,8 +57,8 @@ def _why_not() -> str | None:
     return None
 
 
-class _Sources:
-    """A meta path finder that loads the engine's compiled modules from their sources."""
+class _Chooser:
+    """A meta path finder for the compiled modules: the extensions, or their sources."""
 
     names = {"syncrules." + name.replace("/", "."): HERE / f"{name}.py" for name in MODULES}
 
@@ -64,17 +66,25 @@ class _Sources:
         source = self.names.get(fullname)
         if source is None:
             return None
+        choose()
+        if reason is None:
+            return None  # the next finders find the extension
+        import importlib.util
+
         return importlib.util.spec_from_file_location(fullname, source)
 
 
+def install() -> None:
+    """Put the finder first, once (syncrules/__init__.py, before anything can import the modules)."""
+    if not any(isinstance(f, _Chooser) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Chooser())
+
+
 def choose() -> None:
-    """Decide once, before the first engine module is imported."""
+    """Decide, once."""
     global reason
-    if reason != "not chosen yet":
-        return
-    reason = _why_not()
-    if reason is not None and not any(isinstance(f, _Sources) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Sources())
+    if reason == "not chosen yet":
+        reason = _why_not()
 
 
 def compiled() -> bool:
