@@ -61,6 +61,7 @@ _BATCH = 256
 _LEAD = 4 * _BATCH
 # Pipes are enlarged to this where the system allows it (Linux): fewer partial writes.
 _PIPE_BYTES = 1 << 20
+_TAKE_PUMP = 8
 # The helper's program (not ``-m``: the package imports this module, which would then run twice).
 _MAIN = "import sys; from syncrules.engine.helper import main; sys.exit(main())"
 # How long close() waits for the helper to leave after its input is closed.
@@ -89,6 +90,7 @@ class Helper:
         self._build: Callable[[int], tuple[Any, ...] | None] = _no_request
         self._queue: list[int] = []  # deferred objects, in order; those before _next are sent
         self._next = 0
+        self._takes = 0  # take() calls in this process's life (every _TAKE_PUMP-th pumps)
         self.used = 0  # results the engine took (for measurements and tests)
         self._proc: subprocess.Popen[bytes] | None = None
         if not sys.executable or os.name != "posix":
@@ -166,7 +168,11 @@ class Helper:
         """The result for object ``i`` of this step, or None (not sent, not back yet, or the
         helper gave none): the engine computes it."""
         pending = self._pending
-        if len(pending) < _LEAD - _BATCH and self._next < len(self._queue):
+        self._takes += 1
+        if (len(pending) < _LEAD - _BATCH or not self._takes % _TAKE_PUMP) and self._next < len(self._queue):
+            # Also every few objects while results are still at hand: the answers waiting in
+            # the pipe are read (only that lowers the count out) and the rest of a frame is
+            # written; otherwise the helper waits for the engine until the engine waits for it.
             self.tick()
         hit = self._results.pop(i, None)
         if hit is not None:
