@@ -82,3 +82,12 @@ def test_a_new_process_runs_what_was_chosen() -> None:
     files, reason = _loaded({k: v for k, v in os.environ.items() if k != "SYNCRULES_PURE"})
     compiled = {not f.endswith(".py") for f in files}
     assert compiled == {reason == "None"}
+
+
+def test_the_build_compiles_what_the_choice_checks() -> None:
+    """hatch_build.py and syncrules/native.py each list the compiled modules: the same ones."""
+    import hatch_build
+
+    assert hatch_build.MODULES == native.MODULES
+    assert hatch_build.STAMP == native.STAMP
+    assert all((hatch_build.PACKAGE / f"{name}.py").is_file() for name in hatch_build.MODULES)
