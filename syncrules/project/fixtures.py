@@ -269,10 +269,20 @@ def _load_ldif(source: SourceFile, typer: _Typer) -> Fixture | None:
     import ldif
 
     lines = source.text.replace("\r\n", "\n").split("\n")
+    starting = True  # the next attribute line starts a record (the package drops one without dn:)
     for number, ln in enumerate(lines, start=1):
-        if ln and not ln.startswith((" ", "#", "-")) and ":" not in ln:
+        if not ln:
+            starting = True
+            continue
+        if ln.startswith("#"):
+            continue
+        if not ln.startswith((" ", "-")) and ":" not in ln:
             typer.error(number, f"malformed LDIF line: expected `attribute: value`, got {_short(ln)}")
             return None
+        if starting and not ln.lower().startswith(("dn:", "version:")):
+            typer.error(number, f"an LDIF record must start with `dn:`, got {_short(ln)}")
+            return None
+        starting = False
     prepared = "\n".join(f"{_SEP}: -" if ln == "-" else ln for ln in lines)
     # strict=False: the package rejects DNs that are not LDAP-shaped (HR exports use plain ids);
     # structural problems still raise and are reported below.

@@ -73,6 +73,7 @@ BROKEN = {
     "missing-anchor.csv": "employeeId,name\n,Ann\n",
     "duplicate-dn.ldif": "dn: E1\nobjectClass: worker\nemployeeId: E1\n\ndn: E1\nobjectClass: worker\nemployeeId: E2\n",
     "malformed.ldif": "dn: E1\nobjectClass: worker\nemployeeId: E1\nthis line has no colon\n",
+    "record-without-dn.ldif": "dn: E1\nobjectClass: worker\nemployeeId: E1\n\n# the second\nobjectClass: worker\nemployeeId: E2\n",
     "malformed.json": '{"objects": [\n  {"dn": "E1", "type": "worker",,}\n]}\n',
     "bad-binary.json": '{"objects": [{"dn": "E1", "type": "worker", "attributes": {"employeeId": "E1", "photo": {"binary": "not base64!"}}}]}\n',
     "too-many-fields.csv": "employeeId,name\nE1,Ann,extra\n",
