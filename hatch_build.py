@@ -2,10 +2,11 @@
 
 Why: synchronization is interpreted Python spending its time in calls, attribute reads and local
 variables, which mypyc turns into C (the modules are fully annotated already). At 100,000 users
-the compiled engine runs the initial import and full synchronization 9-17% faster (see
+the compiled engine runs the initial import and full synchronization 19-29% faster (see
 docs/engine.md, "The compiled engine"). Nothing else changes: the same source is the pure-Python
-engine, and :mod:`syncrules.engine.native` loads it instead of the extensions when they are
-missing, stale or refused (``SYNCRULES_PURE=1``).
+engine, and :mod:`syncrules.native` loads it instead of the extensions when they are missing,
+stale or refused (``SYNCRULES_PURE=1``). Which modules are compiled, the stamp's name and its
+digests come from that module, so the build and the check cannot disagree.
 
 The hook compiles for wheels and editable installs alike. An editable install puts the
 extensions next to the sources (the checkout is what gets imported); a wheel carries them. A
@@ -19,7 +20,7 @@ compiles into OUT.
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -31,16 +32,28 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "syncrules"
-# The modules compiled, as paths in the package without ".py" (syncrules.native lists the same).
-# The rest, and the plan code the engine generates, stay Python.
-MODULES = ("engine/engine", "engine/spaces", "engine/plans", "engine/scope", "engine/model", "engine/compiled", "evaluate/context")
+
+
+def _native() -> Any:
+    """syncrules/native.py on its own (importing the package would run its __init__ here)."""
+    spec = importlib.util.spec_from_file_location("_syncrules_native", PACKAGE / "native.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_NATIVE = _native()
+# The modules compiled, as paths in the package without ".py". The rest, and the plan code the
+# engine generates, stay Python.
+MODULES: tuple[str, ...] = _NATIVE.MODULES
+STAMP: str = _NATIVE.STAMP
 GROUP = "syncrules_native"
-STAMP = "native.json"
 
 
 def digests() -> dict[str, str]:
     """The SHA-256 of each compiled module's source: the stamp the extensions are checked against."""
-    return {name: hashlib.sha256((PACKAGE / f"{name}.py").read_bytes()).hexdigest() for name in MODULES}
+    return {name: _NATIVE.digest(name, PACKAGE) for name in MODULES}
 
 
 def compile_into(out: Path) -> None:

@@ -34,8 +34,15 @@ STAMP = "native.json"
 reason: str | None = "not chosen yet"
 
 
-def _why_not() -> str | None:
+def digest(name: str, root: Path = HERE) -> str:
+    """The SHA-256 of a compiled module's source (``name`` as in MODULES): what the stamp holds
+    (hatch_build.py writes it with this function)."""
     import hashlib
+
+    return hashlib.sha256((root / f"{name}.py").read_bytes()).hexdigest()
+
+
+def _why_not() -> str | None:
     import json
 
     if os.environ.get("SYNCRULES_PURE"):
@@ -49,10 +56,10 @@ def _why_not() -> str | None:
         if not any((HERE / f"{name}{suffix}").exists() for suffix in suffixes):
             return f"no extension for {name}"
         try:
-            digest = hashlib.sha256((HERE / f"{name}.py").read_bytes()).hexdigest()
+            now = digest(name, HERE)
         except OSError:
             return f"no source for {name}"
-        if stamp.get(name) != digest:
+        if stamp.get(name) != now:
             return f"{name}.py changed since it was compiled (reinstall to compile it again)"
     return None
 
